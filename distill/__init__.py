@@ -1,0 +1,1 @@
+"""Distillation client of unnatural: data, models, teachers, KD, studies. Not built yet."""

@@ -1,0 +1,1 @@
+"""Rendering side of unnatural: GL context, programs, batched renderer, sampling, shards."""

@@ -1,0 +1,120 @@
+"""Headless OpenGL contexts on EGL (moderngl + glcontext).
+
+One context per process, created after the process starts (never inherited through fork):
+see DESIGN.md "One GL context per process". On a CPU machine the context is Mesa llvmpipe; on
+an NVIDIA machine it is the vendor driver, chosen by EGL device index or by CUDA ordinal.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+import moderngl
+
+INSTALL_HINT = (
+    "install the EGL and OpenGL client libraries: on Debian/Ubuntu "
+    "`apt-get install -y --no-install-recommends libegl1 libgl1` (Mesa llvmpipe on CPU), "
+    "or the NVIDIA driver with its EGL vendor file on GPU machines"
+)
+
+
+class GLUnavailableError(RuntimeError):
+    """No usable headless OpenGL: EGL/libGL missing, no EGL device, or GL < 3.3."""
+
+
+def _missing_libraries() -> list[str]:
+    return [name for name in ("EGL", "GL") if ctypes.util.find_library(name) is None]
+
+
+def create_context(device_index: int | None = None, cuda_device: int | None = None) -> moderngl.Context:
+    """Create a standalone headless GL 3.3+ context on EGL.
+
+    Args:
+        device_index: EGL device index (the order of ``eglQueryDevicesEXT``). ``None`` means
+            the ``UNNATURAL_EGL_DEVICE`` environment variable, else device 0.
+        cuda_device: CUDA ordinal of the GPU to render on; mapped to its EGL device through
+            ``EGL_NV_device_cuda`` because EGL device order is not CUDA order. Overrides
+            ``device_index``.
+
+    Returns:
+        A ``moderngl.Context`` bound to the calling thread.
+
+    Raises:
+        GLUnavailableError: libEGL/libGL are missing (the message names the packages), the
+            device does not exist, or the driver offers less than OpenGL 3.3.
+    """
+    if cuda_device is not None:
+        device_index = egl_device_for_cuda(cuda_device)
+    if device_index is None:
+        device_index = int(os.environ.get("UNNATURAL_EGL_DEVICE", "0"))
+    missing = _missing_libraries()
+    if missing:
+        raise GLUnavailableError(f"lib{'/lib'.join(missing)} not found: {INSTALL_HINT}")
+    try:
+        ctx = moderngl.create_context(standalone=True, backend="egl", device_index=device_index)
+    except Exception as exc:  # glcontext raises plain Exception subclasses with driver text
+        raise GLUnavailableError(
+            f"could not create an EGL context on device {device_index} ({exc}); {INSTALL_HINT}"
+        ) from exc
+    if ctx.version_code < 330:
+        raise GLUnavailableError(f"OpenGL {ctx.version_code} < 3.3 on EGL device {device_index}")
+    return ctx
+
+
+def gl_info(ctx: moderngl.Context) -> dict[str, str]:
+    """GL_RENDERER, GL_VERSION and GL_VENDOR strings of a context (for logs and manifests)."""
+    return {key: str(ctx.info[key]) for key in ("GL_RENDERER", "GL_VERSION", "GL_VENDOR")}
+
+
+def is_software(ctx: moderngl.Context) -> bool:
+    """True for Mesa's CPU rasterizers (llvmpipe, softpipe), where one process per core scales."""
+    renderer = ctx.info["GL_RENDERER"].lower()
+    return "llvmpipe" in renderer or "softpipe" in renderer
+
+
+_EGL_CUDA_DEVICE_NV = 0x323A
+
+
+def egl_device_for_cuda(cuda_device: int) -> int:
+    """EGL device index of the GPU with CUDA ordinal ``cuda_device``.
+
+    Queries every EGL device's ``EGL_CUDA_DEVICE_NV`` attribute (extension
+    ``EGL_NV_device_cuda``). The ordinal is the driver's, before ``CUDA_VISIBLE_DEVICES``
+    remapping: pass the physical ordinal.
+
+    Raises:
+        GLUnavailableError: libEGL is missing, the driver lacks the device-query extensions
+            (e.g. Mesa), or no EGL device has that CUDA ordinal.
+    """
+    path = ctypes.util.find_library("EGL")
+    if path is None:
+        raise GLUnavailableError(f"libEGL not found: {INSTALL_HINT}")
+    egl = ctypes.CDLL(path)
+    egl.eglGetProcAddress.restype = ctypes.c_void_p
+    egl.eglGetProcAddress.argtypes = [ctypes.c_char_p]
+    query_devices_ptr = egl.eglGetProcAddress(b"eglQueryDevicesEXT")
+    query_attrib_ptr = egl.eglGetProcAddress(b"eglQueryDeviceAttribEXT")
+    if not query_devices_ptr or not query_attrib_ptr:
+        raise GLUnavailableError("EGL lacks EGL_EXT_device_query: cannot map CUDA ordinals")
+    query_devices = ctypes.CFUNCTYPE(
+        ctypes.c_uint, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_int)
+    )(query_devices_ptr)
+    query_attrib = ctypes.CFUNCTYPE(
+        ctypes.c_uint, ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_ssize_t)
+    )(query_attrib_ptr)
+    devices = (ctypes.c_void_p * 32)()
+    count = ctypes.c_int(0)
+    if not query_devices(32, devices, ctypes.byref(count)):
+        raise GLUnavailableError("eglQueryDevicesEXT failed")
+    seen = []
+    for index in range(count.value):
+        value = ctypes.c_ssize_t(-1)
+        if query_attrib(devices[index], _EGL_CUDA_DEVICE_NV, ctypes.byref(value)):
+            seen.append(value.value)
+            if value.value == cuda_device:
+                return index
+    raise GLUnavailableError(
+        f"no EGL device has CUDA ordinal {cuda_device} (CUDA ordinals found: {seen or 'none'}; "
+        "EGL_NV_device_cuda is NVIDIA-only)"
+    )

@@ -1,0 +1,1 @@
+"""The shader library: hand-written GLSL families, composer building blocks, catalogue."""
