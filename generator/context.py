@@ -76,45 +76,53 @@ def is_software(ctx: moderngl.Context) -> bool:
 _EGL_CUDA_DEVICE_NV = 0x323A
 
 
-def egl_device_for_cuda(cuda_device: int) -> int:
-    """EGL device index of the GPU with CUDA ordinal ``cuda_device``.
+def cuda_egl_devices() -> list[tuple[int, int]]:
+    """``(egl_index, cuda_ordinal)`` of every EGL device that is a CUDA GPU.
 
-    Queries every EGL device's ``EGL_CUDA_DEVICE_NV`` attribute (extension
-    ``EGL_NV_device_cuda``). The ordinal is the driver's, before ``CUDA_VISIBLE_DEVICES``
-    remapping: pass the physical ordinal.
-
-    Raises:
-        GLUnavailableError: libEGL is missing, the driver lacks the device-query extensions
-            (e.g. Mesa), or no EGL device has that CUDA ordinal.
+    Reads each EGL device's ``EGL_CUDA_DEVICE_NV`` attribute (extension ``EGL_NV_device_cuda``;
+    NVIDIA only). Returns ``[]`` without libEGL, without the device-query extension (Mesa), or
+    without NVIDIA devices. Creates no context. The ordinal is the driver's, before
+    ``CUDA_VISIBLE_DEVICES`` remapping.
     """
     path = ctypes.util.find_library("EGL")
     if path is None:
-        raise GLUnavailableError(f"libEGL not found: {INSTALL_HINT}")
+        return []
     egl = ctypes.CDLL(path)
     egl.eglGetProcAddress.restype = ctypes.c_void_p
     egl.eglGetProcAddress.argtypes = [ctypes.c_char_p]
     query_devices_ptr = egl.eglGetProcAddress(b"eglQueryDevicesEXT")
     query_attrib_ptr = egl.eglGetProcAddress(b"eglQueryDeviceAttribEXT")
     if not query_devices_ptr or not query_attrib_ptr:
-        raise GLUnavailableError("EGL lacks EGL_EXT_device_query: cannot map CUDA ordinals")
+        return []
     query_devices = ctypes.CFUNCTYPE(
         ctypes.c_uint, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_int)
     )(query_devices_ptr)
     query_attrib = ctypes.CFUNCTYPE(
         ctypes.c_uint, ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_ssize_t)
     )(query_attrib_ptr)
-    devices = (ctypes.c_void_p * 32)()
+    devices = (ctypes.c_void_p * 64)()
     count = ctypes.c_int(0)
-    if not query_devices(32, devices, ctypes.byref(count)):
-        raise GLUnavailableError("eglQueryDevicesEXT failed")
-    seen = []
+    if not query_devices(64, devices, ctypes.byref(count)):
+        return []
+    found = []
     for index in range(count.value):
         value = ctypes.c_ssize_t(-1)
         if query_attrib(devices[index], _EGL_CUDA_DEVICE_NV, ctypes.byref(value)):
-            seen.append(value.value)
-            if value.value == cuda_device:
-                return index
+            found.append((index, int(value.value)))
+    return found
+
+
+def egl_device_for_cuda(cuda_device: int) -> int:
+    """EGL device index of the GPU with CUDA ordinal ``cuda_device`` (EGL order is not CUDA order).
+
+    Raises:
+        GLUnavailableError: no EGL device has that CUDA ordinal (always so on Mesa).
+    """
+    found = cuda_egl_devices()
+    for egl_index, ordinal in found:
+        if ordinal == cuda_device:
+            return egl_index
     raise GLUnavailableError(
-        f"no EGL device has CUDA ordinal {cuda_device} (CUDA ordinals found: {seen or 'none'}; "
-        "EGL_NV_device_cuda is NVIDIA-only)"
+        f"no EGL device has CUDA ordinal {cuda_device} (CUDA ordinals found: "
+        f"{[o for _, o in found] or 'none'}; EGL_NV_device_cuda is NVIDIA-only)"
     )

@@ -1,0 +1,138 @@
+"""One shard: render its samples (with the quality filter) and write them as a WebDataset tar.
+
+Shard ``k`` of a spec holds samples ``k*n .. k*n+n-1``. Its bytes are a pure function of
+(spec, k) on a given renderer: samples are drawn by :mod:`generator.sampling`, rejected
+images are replaced by deterministic re-draws, members are written in index order with a fixed
+mtime, owner and mode through webdataset's ``TarWriter``.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import BinaryIO, Callable
+
+import numpy as np
+import webdataset as wds
+
+from .encoders import make_encoder
+from .quality import QualityFilter
+from .renderer import Renderer, ShaderCompileError
+from .sampling import ProgramTable
+
+MAX_ATTEMPTS = 8          # replacement rounds; the last round's images are kept as they are
+TAR_MTIME = 0.0           # fixed member mtime: byte-reproducible shards (RESEARCH.md §6)
+KEY_DIGITS = 10           # sample keys are zero-padded indices: up to 10**10 samples, no dots
+
+
+def sample_key(index: int) -> str:
+    return f"{index:0{KEY_DIGITS}d}"
+
+
+@dataclass
+class ShardSamples:
+    """Rendered samples of one shard, in index order.
+
+    Attributes:
+        indices: ``(N,) int64`` sample indices.
+        images: ``(N, H, W, 3) uint8``.
+        program: ``(N,) int64`` program-table entries; ``time`` ``(N,) float32`` seconds;
+            ``params`` ``(N, 16) float32``; ``attempt`` ``(N,) int64`` replacement round used.
+        rejected: program_id -> number of images the filter (or a compile failure) rejected.
+    """
+
+    indices: np.ndarray
+    images: np.ndarray
+    program: np.ndarray
+    time: np.ndarray
+    params: np.ndarray
+    attempt: np.ndarray
+    rejected: Counter = field(default_factory=Counter)
+
+
+def render_samples(
+    table: ProgramTable,
+    renderer: Renderer,
+    indices: np.ndarray,
+    quality: QualityFilter = QualityFilter(),
+    on_images: Callable[[int], None] | None = None,
+) -> ShardSamples:
+    """Render samples ``indices`` of ``table.spec``, grouped by program (one compile, few draws).
+
+    Rejected images (filter reasons or a program that fails to compile on this driver) are
+    re-drawn with ``attempt + 1``: a pure function of (spec, index), so every renderer that
+    rejects the same images produces the same dataset. ``on_images(n)`` reports progress.
+    """
+    spec = table.spec
+    indices = np.asarray(indices, dtype=np.int64)
+    n = len(indices)
+    out = ShardSamples(
+        indices=indices,
+        images=np.empty((n, spec.height, spec.width, 3), dtype=np.uint8),
+        program=np.empty(n, dtype=np.int64),
+        time=np.empty(n, dtype=np.float32),
+        params=np.empty((n, 16), dtype=np.float32),
+        attempt=np.empty(n, dtype=np.int64),
+    )
+    pending = np.arange(n)
+    for attempt in range(MAX_ATTEMPTS):
+        draw = table.draw(indices[pending], attempt)
+        retry = []
+        last = attempt == MAX_ATTEMPTS - 1
+        for prog in np.unique(draw.program):
+            sel = np.flatnonzero(draw.program == prog)
+            pos = pending[sel]
+            try:
+                images, nonfinite = renderer.render(table.source(prog), draw.time[sel], draw.params[sel], spec.size)
+                ok = np.ones(len(sel), bool) if last else quality.accept(images, nonfinite)
+            except ShaderCompileError:
+                if last:
+                    raise
+                images, ok = None, np.zeros(len(sel), bool)
+            if images is not None:
+                keep = pos[ok]
+                out.images[keep] = images[ok]
+                out.program[keep] = prog
+                out.time[keep] = draw.time[sel][ok]
+                out.params[keep] = draw.params[sel][ok]
+                out.attempt[keep] = attempt
+            if not ok.all():
+                out.rejected[table.program_ids[prog]] += int((~ok).sum())
+                retry.append(pos[~ok])
+            if on_images is not None and ok.any():
+                on_images(int(ok.sum()))
+        if not retry:
+            break
+        pending = np.sort(np.concatenate(retry))
+    return out
+
+
+def write_tar(fileobj: BinaryIO, table: ProgramTable, samples: ShardSamples) -> None:
+    """Write ``samples`` as a WebDataset tar to ``fileobj`` (any object with ``write``).
+
+    Members per sample, adjacent and in this order: ``<key>.cls`` (class index),
+    ``<key>.<format>`` (the image), ``<key>.json`` (spec hash, program id, family, time,
+    params, index, attempt).
+    """
+    spec = table.spec
+    encode = make_encoder(spec.format, spec.quality)
+    spec_hash = spec.spec_hash
+    with wds.TarWriter(fileobj, encoder=False, mtime=TAR_MTIME) as writer:
+        for j, index in enumerate(samples.indices.tolist()):
+            prog = int(samples.program[j])
+            meta = {
+                "index": index,
+                "spec_hash": spec_hash,
+                "program_id": table.program_ids[prog],
+                "family": table.family(prog),
+                "cls": int(table.cls[prog]),
+                "time": float(samples.time[j]),
+                "params": samples.params[j].tolist(),
+                "attempt": int(samples.attempt[j]),
+            }
+            writer.write({
+                "__key__": sample_key(index),
+                spec.format: encode(samples.images[j]),
+                "json": json.dumps(meta, sort_keys=True).encode(),
+                "cls": str(meta["cls"]).encode(),
+            })
