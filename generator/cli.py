@@ -85,7 +85,7 @@ def _add_render(sub) -> None:
                     "values. Sample i is a pure function of (spec, i), so reruns and --resume reproduce "
                     "identical shard bytes on the same renderer.")
     p.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
-    p.add_argument("--spec", type=Path, help="dataset spec file (.json, .yaml); see docs/SPEC.md")
+    p.add_argument("--spec", type=Path, help="dataset spec file (.json or .yaml, fields as in the README section 'Dataset specs')")
     p.add_argument("--images", type=_positive_int("--images", 1, 10**10), help="number of images (default 10000)")
     p.add_argument("--size", type=_size, help=f"image size in pixels, S or WxH, {MIN_SIZE}..{MAX_SIZE} (default 32)")
     p.add_argument("--format", choices=FORMATS, help="png (lossless, default) | jpg | webp | npy (raw uint8, fastest)")

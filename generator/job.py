@@ -73,26 +73,36 @@ def _init_worker(table: ProgramTable, progress: mp.Queue, devices: mp.Queue, sof
     _worker.update(table=table, progress=progress, renderer=Renderer(create_context(device_index=device)))
 
 
-def _render_shard(k: int, out_dir: str) -> dict:
-    from .shard import render_samples, write_tar
+def _render_shard(k: int) -> dict:
+    """Render and encode shard ``k`` in a worker; the parent writes the tar (cheap, ordered I/O)."""
+    from .context import gl_info
+    from .shard import encode_samples, render_samples
 
     table: ProgramTable = _worker["table"]
-    spec = table.spec
-    indices = np.arange(spec.shard_range(k).start, spec.shard_range(k).stop)
-    samples = render_samples(table, _worker["renderer"], indices, on_images=_worker["progress"].put)
-    path = Path(out_dir) / spec.shard_name(k)
-    with atomic_open(path) as f:
-        write_tar(f, table, samples)
-    from .context import gl_info
-
+    r = table.spec.shard_range(k)
+    samples = render_samples(table, _worker["renderer"], np.arange(r.start, r.stop), on_images=_worker["progress"].put)
     return {
-        "renderer": gl_info(_worker["renderer"].ctx),
         "index": k,
+        "records": encode_samples(table, samples),
+        "rejected": dict(sorted(samples.rejected.items())),
+        "renderer": gl_info(_worker["renderer"].ctx),
+    }
+
+
+def _write_shard(out: Path, spec: DatasetSpec, result: dict) -> dict:
+    """Write a rendered shard atomically; returns its manifest entry."""
+    from .shard import write_tar
+
+    path = out / spec.shard_name(result["index"])
+    with atomic_open(path) as f:
+        write_tar(f, result["records"])
+    return {
+        "index": result["index"],
         "name": path.name,
-        "samples": len(indices),
+        "samples": len(result["records"]),
         "bytes": f.bytes,
         "sha256": f.sha256.hexdigest(),
-        "rejected": dict(sorted(samples.rejected.items())),
+        "rejected": result["rejected"],
     }
 
 
@@ -196,7 +206,7 @@ def render_dataset(
         last_write = 0.0
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                  initargs=(table, progress_q, devices_q, not gpus)) as pool:
-            futures = {pool.submit(_render_shard, k, str(out)) for k in todo}
+            futures = {pool.submit(_render_shard, k) for k in todo}
             try:
                 while futures:
                     finished, futures = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -206,9 +216,9 @@ def render_dataset(
                         except queue.Empty:
                             break
                     for fut in finished:
-                        entry = fut.result()
-                        renderer_info = entry.pop("renderer")
-                        done[entry["index"]] = entry
+                        result = fut.result()
+                        renderer_info = result["renderer"]
+                        done[result["index"]] = _write_shard(out, spec, result)
                     if finished and (time.monotonic() - last_write > MANIFEST_INTERVAL_S or not futures):
                         _write_manifest(out, _manifest(spec, table, done, renderer_info))
                         last_write = time.monotonic()

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
 import numpy as np
-import webdataset as wds
 
 from .encoders import make_encoder
 from .quality import QualityFilter
@@ -107,32 +106,42 @@ def render_samples(
     return out
 
 
-def write_tar(fileobj: BinaryIO, table: ProgramTable, samples: ShardSamples) -> None:
-    """Write ``samples`` as a WebDataset tar to ``fileobj`` (any object with ``write``).
+def encode_samples(table: ProgramTable, samples: ShardSamples) -> list[dict]:
+    """WebDataset records of ``samples`` in index order: ``{"__key__", <format>, "json", "cls"}``.
 
-    Members per sample, adjacent and in this order: ``<key>.cls`` (class index),
-    ``<key>.<format>`` (the image), ``<key>.json`` (spec hash, program id, family, time,
-    params, index, attempt).
+    ``<format>`` holds the encoded image, ``json`` the metadata (spec hash, program id, family,
+    class, time, params, index, attempt), ``cls`` the class index as text; all values are bytes.
     """
     spec = table.spec
     encode = make_encoder(spec.format, spec.quality)
     spec_hash = spec.spec_hash
+    records = []
+    for j, index in enumerate(samples.indices.tolist()):
+        prog = int(samples.program[j])
+        meta = {
+            "index": index,
+            "spec_hash": spec_hash,
+            "program_id": table.program_ids[prog],
+            "family": table.family(prog),
+            "cls": int(table.cls[prog]),
+            "time": float(samples.time[j]),
+            "params": samples.params[j].tolist(),
+            "attempt": int(samples.attempt[j]),
+        }
+        records.append({
+            "__key__": sample_key(index),
+            spec.format: encode(samples.images[j]),
+            "json": json.dumps(meta, sort_keys=True).encode(),
+            "cls": str(meta["cls"]).encode(),
+        })
+    return records
+
+
+def write_tar(fileobj: BinaryIO, records: list[dict]) -> None:
+    """Write records as a WebDataset tar through webdataset's ``TarWriter`` to ``fileobj``
+    (anything with ``write``): members of a sample adjacent, names sorted, fixed mtime/owner."""
+    import webdataset as wds  # imports torch (~2 s): kept out of render processes, which never write
+
     with wds.TarWriter(fileobj, encoder=False, mtime=TAR_MTIME) as writer:
-        for j, index in enumerate(samples.indices.tolist()):
-            prog = int(samples.program[j])
-            meta = {
-                "index": index,
-                "spec_hash": spec_hash,
-                "program_id": table.program_ids[prog],
-                "family": table.family(prog),
-                "cls": int(table.cls[prog]),
-                "time": float(samples.time[j]),
-                "params": samples.params[j].tolist(),
-                "attempt": int(samples.attempt[j]),
-            }
-            writer.write({
-                "__key__": sample_key(index),
-                spec.format: encode(samples.images[j]),
-                "json": json.dumps(meta, sort_keys=True).encode(),
-                "cls": str(meta["cls"]).encode(),
-            })
+        for record in records:
+            writer.write(record)

@@ -3,7 +3,7 @@
 // structure over p in about [-2, 2]^2. Format: see base.glsl.
 
 // @block cf_rings field cost=0 needs=cb_wave
-// @param freq 4.0 16.0
+// @param freq 3.0 12.0 freq
 // @param sharp 0 1
 // @param phase 0 6.2832 time
 float cf_rings(vec2 p, float freq, float sharp, float phase) {
@@ -11,7 +11,7 @@ float cf_rings(vec2 p, float freq, float sharp, float phase) {
 }
 
 // @block cf_stripes field cost=0 needs=cb_wave
-// @param freq 4.0 16.0
+// @param freq 3.0 12.0 freq
 // @param angle 0 3.1416
 // @param sharp 0 1
 // @param phase 0 6.2832 time
@@ -21,7 +21,7 @@ float cf_stripes(vec2 p, float freq, float angle, float sharp, float phase) {
 
 // @block cf_checker field cost=0
 // Product of two sines, sharpened towards a checkerboard.
-// @param freq 3.0 10.0
+// @param freq 2.0 6.0 freq
 // @param angle 0 1.5708
 // @param sharp 0 1
 float cf_checker(vec2 p, float freq, float angle, float sharp) {
@@ -31,7 +31,7 @@ float cf_checker(vec2 p, float freq, float angle, float sharp) {
 
 // @block cf_grid field cost=0 needs=cb_tri
 // Bright grid lines over cells shaded by the distance to the nearest line.
-// @param freq 1.5 6.0
+// @param freq 1.0 3.5 freq
 // @param width 0.1 0.4
 float cf_grid(vec2 p, float freq, float width) {
     vec2 t = cb_tri2(p * freq);
@@ -41,7 +41,7 @@ float cf_grid(vec2 p, float freq, float width) {
 
 // @block cf_dots field cost=1
 // One jittered, size-varying round dot per cell over a per-cell background level.
-// @param freq 2.0 7.0
+// @param freq 1.2 3.5 freq
 // @param radius 0.3 0.5
 // @param jitter 0 1
 float cf_dots(vec2 p, float freq, float radius, float jitter) {
@@ -56,7 +56,7 @@ float cf_dots(vec2 p, float freq, float radius, float jitter) {
 
 // @block cf_noise field cost=8 needs=cb_vfbm
 // Four octaves of value-noise fBm.
-// @param freq 1.5 5.0
+// @param freq 1.0 3.0 freq
 // @param phase 0 6.2832 time
 float cf_noise(vec2 p, float freq, float phase) {
     return cb_vfbm(p * freq + vec2(0.4 * phase, 0.25 * phase), 4);
@@ -64,7 +64,7 @@ float cf_noise(vec2 p, float freq, float phase) {
 
 // @block cf_ridged field cost=6
 // Three octaves of ridged value noise (sharp crests where the noise crosses 0.5).
-// @param freq 1.2 4.0
+// @param freq 0.8 2.5 freq
 // @param phase 0 6.2832 time
 float cf_ridged(vec2 p, float freq, float phase) {
     vec2 q = p * freq + vec2(-0.3 * phase, 0.2 * phase);
@@ -80,7 +80,7 @@ float cf_ridged(vec2 p, float freq, float phase) {
 
 // @block cf_perlin field cost=10
 // Two octaves of gradient noise from the common library.
-// @param freq 1.2 4.0
+// @param freq 0.8 2.5 freq
 // @param phase 0 6.2832 time
 float cf_perlin(vec2 p, float freq, float phase) {
     float n = fbm(p * freq + vec2(0.2 * phase, -0.35 * phase), 2, 0.5);
@@ -89,7 +89,7 @@ float cf_perlin(vec2 p, float freq, float phase) {
 
 // @block cf_cells field cost=6
 // Distance to the nearest Worley feature point.
-// @param freq 2.0 6.0
+// @param freq 1.2 3.5 freq
 // @param jitter 0.5 1.0
 float cf_cells(vec2 p, float freq, float jitter) {
     return clamp(1.4 * voronoi(p * freq, jitter).x, 0.0, 1.0);
@@ -97,7 +97,7 @@ float cf_cells(vec2 p, float freq, float jitter) {
 
 // @block cf_celledges field cost=6
 // Worley cell borders (where the two nearest feature points are equidistant).
-// @param freq 2.0 6.0
+// @param freq 1.2 3.5 freq
 // @param width 0.05 0.3
 float cf_celledges(vec2 p, float freq, float width) {
     vec3 v = voronoi(p * freq, 1.0);
@@ -106,7 +106,7 @@ float cf_celledges(vec2 p, float freq, float width) {
 
 // @block cf_cellid field cost=6
 // Flat random level per Worley cell with a little shading towards the feature point.
-// @param freq 2.0 6.0
+// @param freq 1.2 3.5 freq
 // @param jitter 0.4 1.0
 float cf_cellid(vec2 p, float freq, float jitter) {
     vec3 v = voronoi(p * freq, jitter);
@@ -115,7 +115,7 @@ float cf_cellid(vec2 p, float freq, float jitter) {
 
 // @block cf_quasi field cost=4
 // Quasi-periodic interference of 3..7 plane waves at equally spaced angles.
-// @param freq 4.0 12.0
+// @param freq 3.0 9.0 freq
 // @param waves 3.0 8.0
 // @param phase 0 6.2832 time
 float cf_quasi(vec2 p, float freq, float waves, float phase) {
@@ -130,8 +130,8 @@ float cf_quasi(vec2 p, float freq, float waves, float phase) {
 
 // @block cf_spiral field cost=1 needs=cb_angle,cb_wave
 // Spiral arms (rays when twist is near 0).
-// @param arms 1.0 7.0
-// @param twist -12.0 12.0
+// @param arms 1.0 6.0
+// @param twist -8.0 8.0 freq
 // @param sharp 0 1
 // @param phase 0 6.2832 time
 float cf_spiral(vec2 p, float arms, float twist, float sharp, float phase) {
@@ -143,7 +143,7 @@ float cf_spiral(vec2 p, float arms, float twist, float sharp, float phase) {
 // @param petals 3.0 10.0
 // @param depth 0.1 0.7
 // @param radius 0.4 1.0
-// @param bands 5.0 20.0
+// @param bands 4.0 14.0 freq
 float cf_flower(vec2 p, float petals, float depth, float radius, float bands) {
     float edge = radius * (1.0 - depth * (0.5 + 0.5 * cos(floor(petals) * cb_angle(p))));
     return cb_shape(length(p) - edge, bands);
@@ -153,7 +153,7 @@ float cf_flower(vec2 p, float petals, float depth, float radius, float bands) {
 // Regular polygon (distance to the nearest edge line) with echo bands.
 // @param sides 3.0 9.0
 // @param radius 0.3 0.9
-// @param bands 5.0 20.0
+// @param bands 4.0 14.0 freq
 // @param spin 0 6.2832 time
 float cf_polygon(vec2 p, float sides, float radius, float bands, float spin) {
     float wedge = TAU / floor(sides);
@@ -163,7 +163,7 @@ float cf_polygon(vec2 p, float sides, float radius, float bands, float spin) {
 
 // @block cf_plasma field cost=1
 // Sum of four travelling sines in different directions.
-// @param freq 2.0 7.0
+// @param freq 1.5 5.0 freq
 // @param phase 0 6.2832 time
 float cf_plasma(vec2 p, float freq, float phase) {
     vec2 q = p * freq;
@@ -175,7 +175,7 @@ float cf_plasma(vec2 p, float freq, float phase) {
 
 // @block cf_truchet field cost=1
 // Quarter-circle tiles with random orientation joined into winding tubes.
-// @param freq 2.0 6.0
+// @param freq 1.2 3.5 freq
 // @param width 0.1 0.3
 float cf_truchet(vec2 p, float freq, float width) {
     vec2 q = p * freq;
@@ -189,7 +189,7 @@ float cf_truchet(vec2 p, float freq, float width) {
 
 // @block cf_maze field cost=1
 // Random diagonals per cell (they join into a maze-like line pattern).
-// @param freq 2.0 7.0
+// @param freq 1.2 3.5 freq
 // @param width 0.08 0.25
 float cf_maze(vec2 p, float freq, float width) {
     vec2 q = p * freq;
@@ -204,7 +204,7 @@ float cf_maze(vec2 p, float freq, float width) {
 
 // @block cf_hex field cost=1
 // Hexagonal cells: distance from the cell centre with bright borders.
-// @param freq 2.0 6.0
+// @param freq 1.2 3.5 freq
 // @param width 0.05 0.2
 float cf_hex(vec2 p, float freq, float width) {
     vec2 q = p * freq;
@@ -217,16 +217,16 @@ float cf_hex(vec2 p, float freq, float width) {
 }
 
 // @block cf_metaballs field cost=2
-// 3..6 moving blobs whose inverse-square potentials merge; layout picks the positions.
+// 3..6 moving blobs whose inverse-square potentials merge; arrange picks the positions.
 // @param count 3.0 7.0
 // @param size 0.18 0.35
-// @param layout 0.0 97.0
+// @param arrange 0.0 97.0
 // @param phase 0 6.2832 time
-float cf_metaballs(vec2 p, float count, float size, float layout, float phase) {
+float cf_metaballs(vec2 p, float count, float size, float arrange, float phase) {
     float n = floor(count), sum = 0.0;
     for (int i = 0; i < 7; i++) {
         if (float(i) >= n) break;
-        vec3 h = hash32(vec2(float(i), layout));
+        vec3 h = hash32(vec2(float(i), arrange));
         vec2 c = (h.xy - 0.5) * vec2(2.6, 1.6)
                + 0.3 * vec2(sin((0.5 + h.z) * phase + 6.0 * h.x), cos((0.7 + h.y) * phase + 6.0 * h.z));
         vec2 d = p - c;
@@ -237,7 +237,7 @@ float cf_metaballs(vec2 p, float count, float size, float layout, float phase) {
 
 // @block cf_waves field cost=0 needs=cb_wave
 // Stripes bent by a sine across them.
-// @param freq 3.0 10.0
+// @param freq 2.5 8.0 freq
 // @param amp 0.5 3.0
 // @param sharp 0 1
 // @param phase 0 6.2832 time
@@ -247,7 +247,7 @@ float cf_waves(vec2 p, float freq, float amp, float sharp, float phase) {
 
 // @block cf_zigzag field cost=0 needs=cb_tri,cb_wave
 // Stripes bent by a triangle wave (chevrons).
-// @param freq 3.0 10.0
+// @param freq 2.5 8.0 freq
 // @param amp 0.1 0.5
 // @param zfreq 1.0 4.0
 // @param sharp 0 1
@@ -257,7 +257,7 @@ float cf_zigzag(vec2 p, float freq, float amp, float zfreq, float sharp) {
 
 // @block cf_weave field cost=1
 // Over-under woven threads on a checkerboard of cells.
-// @param freq 3.0 8.0
+// @param freq 1.5 4.0 freq
 float cf_weave(vec2 p, float freq) {
     vec2 q = p * freq;
     vec2 f = fract(q);

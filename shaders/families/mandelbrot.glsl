@@ -45,7 +45,7 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     bool inside = qq * (qq + q.x) <= 0.25 * cc.y * cc.y || dot(cc + vec2(1.0, 0.0), cc + vec2(1.0, 0.0)) <= 0.0625;
     int maxIt = inside ? 24 : 96;
 
-    vec2 z = vec2(0.0), zs = vec2(1e3);
+    vec2 z = vec2(0.0);
     float it = 0.0, trap = 1e9;
     bool escaped = false;
     for (int i = 0; i < 96; i++) {
@@ -56,9 +56,6 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
         if (r2 > 1024.0) { escaped = true; break; }
         // cycle detection: an orbit back at a saved point is periodic (interior), stop early.
         // Saving every 8 steps catches every period up to 8.
-        vec2 dz = z - zs;
-        if (dot(dz, dz) < 1e-10) break;
-        if ((i & 7) == 7) zs = z;
         it += 1.0;
     }
     vec3 col;

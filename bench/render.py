@@ -1,0 +1,119 @@
+"""Benchmark: naive one-draw-per-image rendering vs `unnatural render`, render-only vs end to end.
+
+Prints a Markdown table (copy it into docs/BENCHMARKS.md with the machine it ran on):
+- naive: one draw + readback + encode per image, one process (the Shaders21k way), programs
+  compiled beforehand;
+- render-only: the job's worker pool rendering whole shards (tiles, quality filter) without
+  encoding or writing;
+- end to end: `render_dataset` writing shards + manifest to disk (pool start-up included);
+all on the default mix (every family + the composed pool). Run twice if the Mesa shader cache
+(~/.cache/mesa_shader_cache) is cold: the first run pays ~0.1-0.2 s of LLVM compile per program.
+
+usage: python bench/render.py [--sizes 32,64,128,256] [--formats npy,jpg,png] [--scale 1.0]
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import queue
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from generator import job  # noqa: E402
+from generator.encoders import make_encoder  # noqa: E402
+from generator.renderer import Renderer  # noqa: E402
+from generator.sampling import ProgramTable  # noqa: E402
+from generator.shard import render_samples  # noqa: E402
+from generator.spec import DatasetSpec  # noqa: E402
+
+IMAGES = {32: 60_000, 64: 20_000, 128: 6_000, 256: 2_000}    # end-to-end images per size
+NAIVE_IMAGES = {32: 3_000, 64: 2_000, 128: 1_000, 256: 400}
+
+
+def naive_rate(spec: DatasetSpec, n: int) -> float:
+    """One draw + readback + encode per image in this process, programs pre-compiled."""
+    table = ProgramTable(spec)
+    renderer = Renderer()
+    draw = table.draw(np.arange(n))
+    for prog in np.unique(draw.program):                       # compile + JIT outside the timing
+        renderer.render(table.source(prog), draw.time[:1], draw.params[:1], spec.size, tiled=False)
+    encode = make_encoder(spec.format, spec.quality)
+    start = time.perf_counter()
+    for i in range(n):
+        image, _ = renderer.render(table.source(draw.program[i]), draw.time[i:i + 1], draw.params[i:i + 1],
+                                   spec.size, tiled=False)
+        encode(image[0])
+    return n / (time.perf_counter() - start)
+
+
+def _render_only(k: int) -> int:
+    table = job._worker["table"]
+    r = table.spec.shard_range(k)
+    render_samples(table, job._worker["renderer"], np.arange(r.start, r.stop))
+    return len(r)
+
+
+def render_only_rate(spec: DatasetSpec, workers: int) -> float:
+    """The job's pool rendering every shard, no encode and no write; pool start-up excluded."""
+    ctx = mp.get_context("spawn")
+    table = ProgramTable(spec)
+    progress, devices = ctx.Queue(), ctx.Queue()
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=job._init_worker,
+                             initargs=(table, progress, devices, True)) as pool:
+        list(pool.map(_render_only, range(workers)))            # start-up + compile every program
+        start = time.perf_counter()
+        total = sum(pool.map(_render_only, range(spec.num_shards)))
+        rate = total / (time.perf_counter() - start)
+    while True:                                                 # drain progress messages
+        try:
+            progress.get_nowait()
+        except queue.Empty:
+            break
+    return rate
+
+
+def end_to_end_rate(spec: DatasetSpec, workers: int) -> float:
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        job.render_dataset(spec, out, workers=workers, progress=False)
+        return spec.images / (time.perf_counter() - start)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="32,64,128,256")
+    ap.add_argument("--formats", default="npy,jpg,png")
+    ap.add_argument("--workers", type=int, default=os.cpu_count())
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply image counts (e.g. 0.2 for a quick run)")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    formats = args.formats.split(",")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}; "
+          f"renderer: {Renderer().ctx.info['GL_RENDERER']}; workers: {args.workers}\n")
+    print("| size | format | naive img/s | unnatural render img/s (end to end) | speed-up | render-only img/s "
+          "| end to end / render-only |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for size in sizes:
+        n = max(args.workers * 200, int(IMAGES[size] * args.scale))
+        per_shard = max(100, n // (args.workers * 8))
+        base = DatasetSpec(width=size, height=size, images=n, images_per_shard=per_shard)
+        render_only = render_only_rate(base, args.workers)
+        for fmt in formats:
+            spec = base.replace(format=fmt)
+            naive = naive_rate(spec.replace(images=NAIVE_IMAGES[size]), max(50, int(NAIVE_IMAGES[size] * args.scale)))
+            e2e = end_to_end_rate(spec, args.workers)
+            print(f"| {size} | {fmt} | {naive:,.0f} | {e2e:,.0f} | {e2e / naive:.1f}x | {render_only:,.0f} "
+                  f"| {e2e / render_only:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""Shared fixtures: one real EGL context (Mesa llvmpipe here, NVIDIA on GPU machines)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from generator.renderer import Renderer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A user-folder shader that is constant for half of its parameter space: the quality filter
+# must catch those images and replace them deterministically.
+HALF_CONSTANT = """
+void mainImage(out vec4 fragColor, in vec2 fragCoord) {
+    vec2 uv = fragCoord / iResolution.xy;
+    vec3 c = 0.5 + 0.5 * cos(6.2831 * (uv.xyx * (2.0 + 5.0 * iParams[1].x) + iTime + vec3(0, 2, 4)));
+    fragColor = vec4(iParams[0].x < 0.35 ? vec3(0.2) : c, 1.0);
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def renderer() -> Renderer:
+    return Renderer()
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+def run_cli(*args: str, timeout: float = 300, **kwargs):
+    """Run the real ``unnatural`` console entry point in a subprocess."""
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "generator.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=kwargs.pop("cwd", ROOT), **kwargs)
