@@ -1,13 +1,15 @@
 // unnatural composer building blocks: shared helpers (prefix cb_). Written for this project.
 //
 // Block format (parsed by generator/composer.py):
-//   // @block NAME KIND [cost=C] [weight=W] [needs=a,b]
-//   // @param NAME LO HI [time]
+//   // @block NAME KIND [cost=C] [weight=W] [zoom=Z] [needs=a,b]
+//   // @param NAME LO HI [time] [freq]
 //   <one GLSL function named NAME>
 // A block runs from its "@block" line to the next one. KIND decides the call shape the
 // composer generates (see composer.py); each "@param" is one trailing float argument, fed by
 // an iParams entry mapped into [LO, HI] ("time" params also advance with iTime, radians).
-// "cost" is the measured shading cost in units of ~1 us per 32x32 image on llvmpipe.
+// "cost" is the measured shading cost: microseconds of one llvmpipe core per 32x32 image.
+// Transforms declare "zoom", the typical factor by which they raise spatial frequency;
+// "freq" params are divided by the zoom accumulated before them (see composer.py).
 // Helpers (KIND helper) are only included through another block's "needs".
 
 // @block cb_angle helper

@@ -7,21 +7,21 @@
 // params...) finishes the image given the centred pixel position uv and the main value v
 // (prefix cg_).
 
-// @block cp_cosine palette cost=0 weight=2
+// @block cp_cosine palette cost=3 weight=2
 // Cosine palette from the common library, with a spread (cycles over the value range).
-// @param spread 0.6 1.8
+// @param spread 0.5 1.4
 vec3 cp_cosine(float v, vec4 q, float spread) {
     return palette(v * spread, q);
 }
 
-// @block cp_hsv palette cost=0
+// @block cp_hsv palette cost=3
 // Hue walks with the value; brightness rises with the value.
 // @param range 0.15 0.9
 vec3 cp_hsv(float v, vec4 q, float range) {
     return hsv2rgb(vec3(q.x + range * v, 0.45 + 0.5 * q.y, 0.15 + 0.85 * v));
 }
 
-// @block cp_ramp palette cost=0 weight=1.5
+// @block cp_ramp palette cost=4 weight=1.5
 // Three-stop gradient from a dark, a mid and a light colour chosen by q.
 vec3 cp_ramp(float v, vec4 q) {
     vec3 c0 = hsv2rgb(vec3(q.x, 0.6 + 0.4 * q.w, 0.08 + 0.2 * q.z));
@@ -30,7 +30,7 @@ vec3 cp_ramp(float v, vec4 q) {
     return v < 0.5 ? mix(c0, c1, 2.0 * v) : mix(c1, c2, 2.0 * v - 1.0);
 }
 
-// @block cp_duotone palette cost=0
+// @block cp_duotone palette cost=3
 // Two colours, dark and light, with a soft S-curve between them.
 vec3 cp_duotone(float v, vec4 q) {
     vec3 dark = hsv2rgb(vec3(q.x, 0.5 + 0.5 * q.y, 0.1 + 0.2 * q.w));
@@ -38,14 +38,14 @@ vec3 cp_duotone(float v, vec4 q) {
     return mix(dark, light, smoothstep(0.0, 1.0, v));
 }
 
-// @block cp_spectrum palette cost=0
+// @block cp_spectrum palette cost=2.5
 // Saturated hue cycles (rainbow bands) darkened at the low end.
-// @param cycles 0.6 2.5
+// @param cycles 0.5 1.6
 vec3 cp_spectrum(float v, vec4 q, float cycles) {
     return hsv2rgb(vec3(q.x + cycles * v, 0.7 + 0.3 * q.y, 0.35 + 0.65 * sqrt(v)));
 }
 
-// @block cp_bands palette cost=0 weight=0.7
+// @block cp_bands palette cost=2 weight=0.7
 // Posterized cosine palette: flat colour steps.
 // @param levels 3.0 8.0
 vec3 cp_bands(float v, vec4 q, float levels) {
@@ -53,14 +53,14 @@ vec3 cp_bands(float v, vec4 q, float levels) {
     return palette(floor(v * n) / n * 1.3, q);
 }
 
-// @block ck_shade tint cost=0
+// @block ck_shade tint cost=0.5
 // Multiplies brightness by the second field.
 // @param depth 0.4 0.85
 vec3 ck_shade(vec3 c, float w, float depth) {
     return c * (1.0 - depth + depth * w);
 }
 
-// @block ck_glow tint cost=0
+// @block ck_glow tint cost=1
 // Adds a coloured glow where the second field is high.
 // @param hue 0 1
 // @param gain 0.4 1.0
@@ -68,16 +68,16 @@ vec3 ck_glow(vec3 c, float w, float hue, float gain) {
     return c * (1.0 - 0.5 * w) + gain * w * w * hsv2rgb(vec3(hue, 0.6, 1.0));
 }
 
-// @block ck_contours tint cost=0
+// @block ck_contours tint cost=1.5
 // Dark iso-lines of the second field.
-// @param count 2.0 8.0
+// @param count 1.5 4.0
 // @param width 0.08 0.3
 vec3 ck_contours(vec3 c, float w, float count, float width) {
     float d = abs(fract(w * count) - 0.5);
     return c * mix(0.15, 1.0, smoothstep(0.0, width, 0.5 - d));
 }
 
-// @block ck_hueshift tint cost=0
+// @block ck_hueshift tint cost=3
 // Rotates the colour about the grey axis by an angle proportional to the second field.
 // @param amount 1.0 6.0
 vec3 ck_hueshift(vec3 c, float w, float amount) {
@@ -86,7 +86,7 @@ vec3 ck_hueshift(vec3 c, float w, float amount) {
     return clamp(c * cos(a) + cross(k, c) * sin(a) + k * dot(k, c) * (1.0 - cos(a)), 0.0, 1.0);
 }
 
-// @block cl_cut layer cost=0
+// @block cl_cut layer cost=2
 // Hard-ish cutout: b where the mask is above a level, a below, with a thin dark rim.
 // @param level 0.35 0.65
 // @param soft 0.01 0.08
@@ -96,25 +96,25 @@ vec3 cl_cut(vec3 a, vec3 b, float m, float level, float soft) {
     return mix(a, b, t) * rim;
 }
 
-// @block cl_blend layer cost=0
+// @block cl_blend layer cost=1
 // Smooth blend by the mask value.
 vec3 cl_blend(vec3 a, vec3 b, float m) {
     return mix(a, b, smoothstep(0.1, 0.9, m));
 }
 
-// @block cl_screen layer cost=0
+// @block cl_screen layer cost=0.5
 // Screens b over a, weighted by the mask.
 vec3 cl_screen(vec3 a, vec3 b, float m) {
     return 1.0 - (1.0 - a) * (1.0 - b * m);
 }
 
-// @block cg_vignette post cost=0
+// @block cg_vignette post cost=0.5
 // @param amount 0.2 0.6
 vec3 cg_vignette(vec3 c, vec2 uv, float v, float amount) {
     return c * (1.0 - amount * smoothstep(0.4, 1.8, length(uv)));
 }
 
-// @block cg_contrast post cost=0
+// @block cg_contrast post cost=0.5
 // S-curve on each channel.
 // @param amount 0.3 1.0
 vec3 cg_contrast(vec3 c, vec2 uv, float v, float amount) {
@@ -122,7 +122,7 @@ vec3 cg_contrast(vec3 c, vec2 uv, float v, float amount) {
     return mix(c, c * c * (3.0 - 2.0 * c), amount);
 }
 
-// @block cg_saturate post cost=0
+// @block cg_saturate post cost=1
 // Pushes colours away from (or towards) their grey level.
 // @param amount 0.5 1.6
 vec3 cg_saturate(vec3 c, vec2 uv, float v, float amount) {
@@ -130,7 +130,7 @@ vec3 cg_saturate(vec3 c, vec2 uv, float v, float amount) {
     return clamp(mix(vec3(grey), c, amount), 0.0, 1.0);
 }
 
-// @block cg_emboss post cost=0
+// @block cg_emboss post cost=3.5
 // Relief lighting from the screen-space slope of the main value (pixel-quad derivatives).
 // @param strength 0.5 3.0
 // @param light 0 6.2832
@@ -141,7 +141,7 @@ vec3 cg_emboss(vec3 c, vec2 uv, float v, float strength, float light) {
     return c * (0.35 + 0.85 * clamp(lit, 0.0, 1.0));
 }
 
-// @block cg_gamma post cost=0
+// @block cg_gamma post cost=4
 // @param expo -0.8 0.8
 vec3 cg_gamma(vec3 c, vec2 uv, float v, float expo) {
     return pow(clamp(c, 0.0, 1.0), vec3(exp2(expo)));

@@ -1,6 +1,6 @@
 // family: domain_warp
 // summary: swirling marbled fluid-like structures from fbm warped by fbm (one or two warp levels)
-// params: p0 palette; p1.x warp strength, p1.y warp levels 1..2, p1.z final octaves 3..5, p1.w scale; p2.xy offset, p2.z rotation, p2.w gain; p3.x time flow speed, p3.y colour from warp vectors, p3.z contrast, p3.w palette offset
+// params: p0 palette; p1.x warp strength, p1.y warp levels 1..2, p1.z final octaves 3..4, p1.w scale; p2.xy offset, p2.z rotation, p2.w gain; p3.x time flow speed, p3.y colour from warp vectors, p3.z contrast, p3.w palette offset
 
 // Cheap 3-octave value-noise fbm in about [-1, 1] for the warp fields (no trig, unlike gnoise).
 float domain_warp_field(vec2 p) {
@@ -10,7 +10,7 @@ float domain_warp_field(vec2 p) {
 void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     vec4 a = iParams[0], b = iParams[1], c = iParams[2], d = iParams[3];
     vec2 p = rot(TAU * c.z) * centered(fragCoord) * mix(0.6, 2.0, b.w) + 30.0 * c.xy;
-    int oct = 3 + int(b.z * 3.0);
+    int oct = 3 + int(b.z * 2.0);
     float gain = mix(0.4, 0.6, c.w);
     float k = mix(1.0, 3.5, b.x);          // warp strength
     float tt = iTime * mix(0.02, 0.15, d.x);

@@ -13,28 +13,29 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     float zoom = mix(1.6, 0.4, c.x * c.x);
     vec2 z = rot(TAU * c.y) * centered(fragCoord) * zoom + 0.3 * (c.z - 0.5) * vec2(1.0, -0.6);
 
-    // trap geometry
-    vec2 tp = 0.6 * vec2(cos(TAU * b.w), sin(TAU * b.w)) * b.w;      // point trap
-    vec2 ln = vec2(cos(PI * d.z), sin(PI * d.z));                       // line normal
-    float rad = mix(0.2, 1.0, b.w);                                     // circle radius
+    // trap geometry: a circle of radius rad about tp (a point trap when rad = 0, a ring about
+    // the origin when tp = 0) and a line; kind picks one or the min of both
     int tt = int(b.z * 4.0);
+    vec2 tp = tt == 0 ? 0.6 * b.w * vec2(cos(TAU * b.w), sin(TAU * b.w)) : vec2(0.0);
+    float rad = tt == 2 ? mix(0.2, 1.0, b.w) : tt == 3 ? 0.5 : 0.0;
+    vec2 ln = vec2(cos(PI * d.z), sin(PI * d.z));                       // line normal
+    float lo = 0.2 * (b.w - 0.5);
+    float useC = tt == 1 ? 1e3 : 0.0, useL = (tt == 0 || tt == 2) ? 1e3 : 0.0;
 
     float trap = 1e9, it = 0.0, acc = 0.0;
     for (int i = 0; i < 64; i++) {
         z = vec2(z.x * z.x - z.y * z.y, 2.0 * z.x * z.y) + jc;
-        float r2 = dot(z, z);
-        if (r2 > 64.0) break;
-        float dp = length(z - tp);
-        float dl = abs(dot(z, ln) - 0.2 * (b.w - 0.5));
-        float dc = abs(sqrt(r2) - rad);
-        float dist = tt == 0 ? dp : tt == 1 ? dl : tt == 2 ? dc : min(dp, min(dl, dc));
+        if (dot(z, z) > 64.0) break;
+        float dist = min(abs(length(z - tp) - rad) + useC, abs(dot(z, ln) - lo) + useL);
         trap = min(trap, dist);
-        acc += exp(-4.0 * dist);   // how long the orbit lingers near the trap (smooth, unlike min)
+        acc += 1.0 / (1.0 + 16.0 * dist * dist);   // time the orbit lingers near the trap
         it += 1.0;
     }
     // trap distance -> glow; sharpness from params
     float g = exp(-trap * mix(3.0, 18.0, c.w));
-    float esc = it / 64.0;
+    // smooth escape count (continuous across iteration bands) for escaped points
+    float r2 = dot(z, z);
+    float esc = (r2 > 64.0 ? it + 1.0 - log2(log2(r2) / 6.0) : it) / 64.0;
     // closest approach sets the glow, lingering time adds soft colour zones inside the set
     vec3 col = palette(trap * 1.5 + d.y + 0.4 * esc * d.x + 0.25 * log(1.0 + acc), a);
     col *= mix(0.15, 1.0, g);

@@ -1,6 +1,6 @@
 // family: kifs
 // summary: 2D kaleidoscopic IFS fractals: symmetric lacy snowflakes, carpets and circuit-like filigree from repeated fold-rotate-scale
-// params: p0 palette; p1.x iterations 8..12, p1.y scale, p1.z fold angle, p1.w fold offset angle; p2.x fold offset length, p2.y zoom, p2.z motif (ring/box/line), p2.w line width; p3.x octant fold on/off + level colour spread, p3.y palette offset, p3.z background glow, p3.w time spin
+// params: p0 palette; p1.x iterations 8..12, p1.y scale, p1.z fold angle, p1.w fold offset angle; p2.x fold offset length, p2.y zoom, p2.z motif (ring/box/line), p2.w line width; p3.x octant fold on/off + level colour spread, p3.y palette offset, p3.z polar pre-fold on/off + background brightness, p3.w time spin
 
 // Distance to the base motif drawn at every level of the IFS: ring, box outline or line.
 float kifs_motif(vec2 p, float kind) {
@@ -23,7 +23,13 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     vec2 off = mix(0.2, 0.8, c.x) * vec2(cos(oa), sin(oa));
     // points beyond |off| s / (s - 1) escape, so the attractor fits in that radius: frame it
     float R = length(off) * s / (s - 1.0);
-    vec2 p = centered(fragCoord) * R * mix(0.45, 1.0, c.y);
+    vec2 p = rot(TAU * fract(b.z * 5.3)) * centered(fragCoord) * R * mix(0.45, 1.0, c.y);
+    if (d.z > 0.5) {
+        // optional polar pre-fold: m-fold rosette symmetry instead of only the IFS's mirror axes
+        float m = 3.0 + floor(fract(b.x * 7.1) * 5.0);
+        float ang = abs(mod(atan(p.y, p.x), TAU / m) - PI / m);
+        p = length(p) * vec2(cos(ang), sin(ang));
+    }
     // every level: fold into a quadrant (and octant), shift, rotate, enlarge; the motif drawn
     // in the folded frame appears at all scales and symmetric copies in the image
     float k = 1.0, trap = 1e9, ti = 0.0;
@@ -39,10 +45,9 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     float w = mix(0.003, 0.015, c.w) * R;
     float glow = exp(-trap / w) * (1.0 - 0.6 * ti / float(n));   // deeper levels fainter
     vec3 ink = palette(d.y + ti / float(n) * mix(0.4, 1.2, d.x), a);
-    // background: level of the closest motif, so the space between lines is tiled by level
     // background: smooth distance to the limit set (|p| / k after the last level)
     float de = length(p) / k / R;
-    vec3 bg = palette(d.y + 0.5 + 0.3 * log(de + 1e-4), a.yzxw) * mix(0.15, 0.55, d.z);
+    vec3 bg = palette(d.y + 0.5 + 0.3 * log(de + 1e-4), a.yzxw) * mix(0.2, 0.75, fract(d.z * 2.0));
     vec3 col = mix(bg, ink, glow);
     fragColor = vec4(col, 1.0);
 }

@@ -8,6 +8,7 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     vec2 p = centered(fragCoord) - (a.zw - 0.5) * 0.8;
     float lr = log(length(p) + 1e-5) - iTime * (0.1 + 0.4 * c.x);
     float th = atan(p.y, p.x) + c.y * TAU;
+    // Arm colours use floor(u) mod n: u jumps by exactly n across atan's branch cut, so no seam.
     float n1 = 1.0 + floor(a.x * 8.0);                 // arms in the first set
     float k1 = (0.5 + 3.0 * a.y) * (b.y < 0.5 ? 1.0 : -1.0);
     float u1 = th * n1 / TAU + lr * k1;
@@ -18,8 +19,8 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     float u2 = th * n2 / TAU - lr * k1 * (0.6 + 0.8 * b.w);
     float arm2 = smoothstep(w - 0.08, w + 0.08, 0.5 + 0.5 * cos(TAU * u2));
     float two = step(0.45, b.x);
-    vec3 cA = palette(floor(u1) / n1 * 0.5 + lr * 0.08 * c.z + q.w, q);
-    vec3 cB = palette(floor(u2) / n2 * 0.5 + 0.5 + q.w, q);
+    vec3 cA = palette(mod(floor(u1), n1) / n1 * 0.5 + lr * 0.08 * c.z + q.w, q);
+    vec3 cB = palette(mod(floor(u2), n2) / n2 * 0.5 + 0.5 + q.w, q);
     vec3 bg = palette(lr * 0.15 + 0.25, q.yzxw) * 0.35;
     vec3 col = mix(bg, cA, arm1);
     col = mix(col, mix(cB, cA * cB * 1.5, arm1), arm2 * two * 0.85);

@@ -53,15 +53,14 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
         z = vec2(z.x * z.x - z.y * z.y, 2.0 * z.x * z.y) + cc;
         float r2 = dot(z, z);
         trap = min(trap, min(abs(z.x), abs(z.y)));   // cross-shaped (stalk) orbit trap
-        if (r2 > 1024.0) { escaped = true; break; }
-        // cycle detection: an orbit back at a saved point is periodic (interior), stop early.
-        // Saving every 8 steps catches every period up to 8.
+        if (r2 > 256.0) { escaped = true; break; }
         it += 1.0;
     }
     vec3 col;
     if (escaped) {
-        // smooth (continuous) iteration count: fractional part from the escape radius overshoot
-        float sn = it - log2(log2(dot(z, z)) * 0.5 / 5.0) ;
+        // smooth (continuous) iteration count: fractional part from how far past the escape
+        // radius 16 = 2^4 the orbit landed (log2 |z| / 4 is in [1, 2))
+        float sn = it - log2(log2(dot(z, z)) * 0.5 / 4.0);
         float t = sn * mix(0.02, 0.09, c.x) + c.z;
         col = palette(t, a);
         col *= mix(1.0, 0.6 + 0.4 * cos(sn * 1.5), c.w);   // optional banding

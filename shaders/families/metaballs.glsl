@@ -1,14 +1,14 @@
 // family: metaballs
 // summary: 4-10 drifting metaballs: summed inverse-square fields shown as banded iso-contours, solid blobs and outer glow
 // params: p0 blob count/size/spread, p1 motion frequencies/phases, p2 palette, p3 iso level/band count/style mix
-// Field F = sum r_i^2 / |p - c_i|^2; the blob surface is F = iso. Colour is the field-weighted
-// mix of per-blob palette colours, so merging blobs blend their colours.
+// Field F = sum r_i^2 / |p - c_i|^2; the blob surface is F = iso. Colour comes from the
+// field-weighted mean blob index, so merging blobs blend their colours.
 void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     vec4 a = iParams[0], b = iParams[1], q = iParams[2], c = iParams[3];
     vec2 p = centered(fragCoord);
     int n = 4 + int(a.x * 7.0);
     float F = 0.0;
-    vec3 wc = vec3(0.0);
+    float wt = 0.0;
     for (int i = 0; i < 10; i++) {
         if (i >= n) break;
         float fi = float(i);
@@ -20,17 +20,18 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
         vec2 d = p - ctr;
         float f = r * r / (dot(d, d) + 1e-4);
         F += f;
-        wc += f * palette(fi / float(n) * (0.5 + c.z) + q.w, q);
+        wt += f * fi;
     }
-    vec3 base = wc / max(F, 1e-4);
+    // Field-weighted blob index -> palette: merging blobs blend through the palette between them.
+    vec3 base = palette(wt / max(F, 1e-4) / float(n) * (0.5 + c.z) + q.w, q);
     float iso = 0.6 + 0.8 * c.x;
     float bands = 2.0 + floor(6.0 * c.y);
     // Iso-contours of log F: evenly spaced rings in and outside each blob.
     float lf = log(F) * bands / 2.0;
     float ring = abs(fract(lf) - 0.5) * 2.0;           // 0 on a contour, 1 between
     float inside = smoothstep(iso * 0.9, iso * 1.1, F);
-    vec3 bg = palette(0.5 + 0.3 * p.y + q.w, q.zxyw) * 0.25;
-    vec3 glow = base * clamp(F / iso, 0.0, 1.0);
+    vec3 bg = palette(0.5 + 0.3 * p.y + q.w, q.zxyw) * 0.3;
+    vec3 glow = base * sqrt(clamp(F / iso, 0.0, 1.0));
     vec3 col = bg + glow * 0.8;
     col = mix(col, base * (0.6 + 0.4 * ring), inside);
     // Style mix: c.w adds contour lines everywhere (topographic look).

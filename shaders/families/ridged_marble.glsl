@@ -6,10 +6,10 @@
 void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     vec4 a = iParams[0], b = iParams[1], q = iParams[2], c = iParams[3];
     vec2 p = centered(fragCoord) * (0.7 + 2.0 * c.y) + (c.xw - 0.5) * 30.0 + 0.05 * iTime;
-    int oct = 3 + int(b.z * 3.0);
+    int oct = 3 + int(b.z * 2.0);
     float turb = 0.0, ridge = 0.0, amp = 0.5, w = 1.0;
     vec2 s = p;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 4; i++) {
         if (i >= oct) break;
         float n = gnoise(s);
         turb += amp * abs(n);

@@ -1,6 +1,6 @@
 // family: turing
 // summary: reaction-diffusion-like Turing patterns: leopard spots, zebra stripes, labyrinths, in two or three tones
-// params: p0 palette; p1.x wave count 3..8, p1.y wavelength, p1.z threshold (spots/labyrinth/holes), p1.w edge sharpness; p2.x direction warp, p2.y stripe anisotropy, p2.z rotation, p2.w seed; p3.x outline, p3.y tone contrast, p3.z background tint, p3.w time drift
+// params: p0 palette; p1.x wave count 3..8, p1.y wavelength, p1.z threshold (spots/labyrinth/holes), p1.w edge sharpness; p2.x direction warp, p2.y stripe anisotropy, p2.z rotation, p2.w seed; p3.x dark outline, p3.y which phase is light + its hue, p3.z background hue/brightness, p3.w time drift
 
 // A single-pass stand-in for reaction-diffusion: a Turing pattern is dominated by one spatial
 // wavelength, so a sum of equal-wavelength plane waves in random directions (warped slightly by

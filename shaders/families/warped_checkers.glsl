@@ -5,9 +5,10 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     vec4 a = iParams[0], b = iParams[1], q = iParams[2], c = iParams[3];
     vec2 p = rot(TAU * a.z) * (centered(fragCoord) - (b.zw - 0.5) * 0.6);
     float t = iTime;
-    float scale = 3.0 + 7.0 * a.y;
+    float scale = 2.5 + 5.5 * a.y;
     int mode = int(a.x * 4.0);
     vec2 g;
+    float fog = 0.0;                                  // fades cells too small to resolve
     if (mode == 0) {
         // Polar: rings by radius, sectors by angle (integer sector count keeps the seam clean).
         float sectors = floor(4.0 + 16.0 * b.x);
@@ -17,6 +18,7 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
         float sectors = floor(4.0 + 12.0 * b.x);
         g = vec2((log(length(p) + 1e-4) - 0.2 * t) * sectors / TAU, atan(p.y, p.x) / TAU * sectors);
         g += vec2(g.y * b.y * 0.5, 0.0);             // optional twist into a spiral
+        fog = 1.0 - smoothstep(0.0, 0.12, length(p));
     } else if (mode == 2) {
         // Perspective floor: divide by distance to a horizon line.
         float hz = 0.3 + 0.9 * b.x;
@@ -24,6 +26,7 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
         g = vec2(p.x, 1.0) / max(abs(den), 0.03) * (0.5 + 0.2 * scale);
         g.y += t * 0.5;
         g *= sign(den);
+        fog = 1.0 - smoothstep(0.0, 0.5, abs(den));
     } else {
         // Noise warp: board bent by a low-frequency gradient-noise displacement.
         vec2 np = p * (1.0 + b.y * 2.0) + b.zw * 30.0 + 0.1 * t;
@@ -43,5 +46,6 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
     float line = 1.0 - smoothstep(lw, lw + 0.04, min(e.x, e.y));
     vec3 lineCol = mix(vec3(0.05), vec3(0.95), step(0.5, c.z));
     col = mix(col, lineCol, line * step(0.3, c.z));
+    col = mix(col, 0.5 * (c0 + c1), fog);
     fragColor = vec4(col, 1.0);
 }
