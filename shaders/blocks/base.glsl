@@ -47,10 +47,11 @@ float cb_vfbm(vec2 p, int octaves) {
 
 // @block cb_shape helper
 // Turns a signed distance d (negative inside) into a [0, 1] field: a bright banded interior,
-// darker fading echo bands outside, so a single shape never leaves the image flat.
+// darker echo bands outside that fade to a floor, so a single shape never leaves the image
+// flat.
 float cb_shape(float d, float bands) {
     float inside = smoothstep(0.03, -0.03, d);
     float echo = 0.5 + 0.5 * cos(d * bands);
-    float outside = 0.5 * echo * exp(-1.5 * max(d, 0.0));
+    float outside = 0.5 * echo * (0.4 + 0.6 * exp(-1.5 * max(d, 0.0)));
     return mix(outside, 0.55 + 0.45 * echo, inside);
 }

@@ -38,18 +38,20 @@ float cu_fold(float v, float folds) {
 }
 
 // @block cu_posterize unary cost=1 weight=0.7
-// @param levels 3.0 7.0
+// @param levels 4.0 8.0
 float cu_posterize(float v, float levels) {
     float n = floor(levels);
     return clamp(floor(v * n) / (n - 1.0), 0.0, 1.0);
 }
 
 // @block cu_stretch unary cost=0.5
-// Contrast stretch about a centre.
-// @param centre 0.3 0.7
+// Contrast stretch about a centre with a soft (algebraic sigmoid) shoulder instead of a clamp,
+// so the stretched ends keep some shading.
+// @param centre 0.35 0.65
 // @param gain 1.3 3.0
 float cu_stretch(float v, float centre, float gain) {
-    return clamp((v - centre) * gain + 0.5, 0.0, 1.0);
+    float x = (v - centre) * gain;
+    return 0.5 + 0.5 * x / sqrt(0.25 + x * x);
 }
 
 // @block cc_mix binary cost=0.5

@@ -14,15 +14,17 @@ vec2 cx_affine(vec2 p, float angle, float scale, float dx, float dy) {
 }
 
 // @block cx_kaleido transform cost=6 weight=1.5 zoom=1.6 needs=cb_angle
-// Folds the plane into a mirrored wedge of 3..8 segments, shifted off-axis so that radially
-// symmetric fields still change.
+// Folds the plane into a mirrored wedge of 3..8 segments, then opens the half-wedge to a
+// quarter turn (so fields see a wide domain, not a sliver) and shifts it off-axis so that
+// radially symmetric fields still change.
 // @param segments 3 9
 // @param spin 0 6.2832 time
 // @param shift 0.0 0.8
 vec2 cx_kaleido(vec2 p, float segments, float spin, float shift) {
-    float wedge = TAU / floor(segments);
-    float a = mod(cb_angle(p) + spin, wedge);
-    a = abs(a - 0.5 * wedge);
+    float n = floor(segments);
+    float wedge = TAU / n;
+    float a = abs(mod(cb_angle(p) + spin, wedge) - 0.5 * wedge);
+    a *= 0.25 * n;
     return length(p) * vec2(cos(a), sin(a)) - vec2(shift, 0.0);
 }
 
@@ -96,13 +98,14 @@ vec2 cx_fold(vec2 p, float angle, float offset) {
 }
 
 // @block cx_invert transform cost=0.5 zoom=1.3
-// Circle inversion about (cx, cy); the magnification is capped near the centre.
+// Circle inversion about (cx, cy) blended with the identity, so the far field is not crushed
+// into a tiny disc; the magnification is capped near the centre.
 // @param radius 0.4 0.65
 // @param cx -0.5 0.5
 // @param cy -0.5 0.5
 vec2 cx_invert(vec2 p, float radius, float cx, float cy) {
     vec2 d = p - vec2(cx, cy);
-    return d * (radius * radius / max(dot(d, d), 0.15));
+    return d * (radius * radius / max(dot(d, d), 0.15) + 0.6);
 }
 
 // @block cx_ripple transform cost=1.5 zoom=1.3
