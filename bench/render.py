@@ -68,7 +68,7 @@ def render_only_rate(spec: DatasetSpec, workers: int) -> float:
     table = ProgramTable(spec)
     progress, devices = ctx.Queue(), ctx.Queue()
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=job._init_worker,
-                             initargs=(table, progress, devices, True)) as pool:
+                             initargs=(table, progress, devices, True, os.getpid())) as pool:
         list(pool.map(_render_only, range(workers)))            # start-up + compile every program
         start = time.perf_counter()
         total = sum(pool.map(_render_only, range(spec.num_shards)))

@@ -30,6 +30,8 @@ from .spec import DatasetSpec
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 MANIFEST_INTERVAL_S = 2.0   # rewrite the manifest at most this often while shards finish
+IMAGES_PER_PROGRAM = 32     # aim for this many tiles per draw when grouping shards into tasks
+TASK_BYTES = 256 << 20      # ... but hold at most this much raw pixel data per task
 
 
 class JobError(RuntimeError):
@@ -56,12 +58,14 @@ def _watch_parent(parent: int) -> None:
         time.sleep(0.5)
 
 
-def _init_worker(table: ProgramTable, progress: mp.Queue, devices: mp.Queue, software_threads: bool) -> None:
+def _init_worker(table: ProgramTable, progress: mp.Queue, devices: mp.Queue, software_threads: bool, parent: int) -> None:
     if software_threads:
         # Several processes share the cores: llvmpipe renders in the calling thread
         # (RESEARCH.md §7: 2 processes x LP_NUM_THREADS=0 beat 1 process x 2 threads by 5x).
         os.environ.setdefault("LP_NUM_THREADS", "0")
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+    # The parent's pid comes from the parent: if it died before this ran, getppid() is
+    # already the reaper's and comparing with it would never fire.
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     from .renderer import Renderer
 
     try:
@@ -73,33 +77,59 @@ def _init_worker(table: ProgramTable, progress: mp.Queue, devices: mp.Queue, sof
     _worker.update(table=table, progress=progress, renderer=Renderer(create_context(device_index=device)))
 
 
-def _render_shard(k: int) -> dict:
-    """Render and encode shard ``k`` in a worker; the parent writes the tar (cheap, ordered I/O)."""
+def _render_task(shards: list[int]) -> list[dict]:
+    """Render, encode and pack consecutive shards into tar bytes in a worker; the parent only
+    writes them to disk (tarfile's per-member Python cost is spread over the workers).
+
+    Rendering several shards together groups more images per program (fewer draws, each with
+    more tiles); every sample is still a pure function of (spec, index), so each shard's bytes
+    do not depend on how shards were grouped.
+    """
+    import io
+
     from .context import gl_info
-    from .shard import encode_samples, render_samples
+    from .shard import encode_samples, render_samples, write_tar
 
     table: ProgramTable = _worker["table"]
-    r = table.spec.shard_range(k)
-    samples = render_samples(table, _worker["renderer"], np.arange(r.start, r.stop), on_images=_worker["progress"].put)
-    return {
-        "index": k,
-        "records": encode_samples(table, samples),
-        "rejected": dict(sorted(samples.rejected.items())),
-        "renderer": gl_info(_worker["renderer"].ctx),
-    }
+    spec = table.spec
+    start, stop = spec.shard_range(shards[0]).start, spec.shard_range(shards[-1]).stop
+    samples = render_samples(table, _worker["renderer"], np.arange(start, stop), on_images=_worker["progress"].put)
+    info = gl_info(_worker["renderer"].ctx)
+    results = []
+    for k in shards:
+        r = spec.shard_range(k)
+        part = samples.select(slice(r.start - start, r.stop - start))
+        tar = io.BytesIO()
+        write_tar(tar, encode_samples(table, part))
+        results.append({"index": k, "tar": tar.getvalue(), "samples": len(r),
+                        "rejected": dict(sorted(part.rejected.items())), "renderer": info})
+    return results
+
+
+def plan_tasks(spec: DatasetSpec, table: ProgramTable, todo: list[int], workers: int) -> list[list[int]]:
+    """Group consecutive shards into tasks of about ``IMAGES_PER_PROGRAM`` images per program,
+    at most ``TASK_BYTES`` of pixels, and enough tasks to keep every worker busy."""
+    per_task = IMAGES_PER_PROGRAM * len(table.program_ids)
+    per_task = min(per_task, TASK_BYTES // (spec.width * spec.height * 3), -(-len(todo) * spec.images_per_shard // workers))
+    n = max(1, per_task // spec.images_per_shard)
+    tasks: list[list[int]] = []
+    for k in todo:
+        if tasks and len(tasks[-1]) < n and tasks[-1][-1] == k - 1:
+            tasks[-1].append(k)
+        else:
+            tasks.append([k])
+    return tasks
 
 
 def _write_shard(out: Path, spec: DatasetSpec, result: dict) -> dict:
     """Write a rendered shard atomically; returns its manifest entry."""
-    from .shard import write_tar
-
     path = out / spec.shard_name(result["index"])
     with atomic_open(path) as f:
-        write_tar(f, result["records"])
+        f.write(result["tar"])
     return {
         "index": result["index"],
         "name": path.name,
-        "samples": len(result["records"]),
+        "samples": result["samples"],
         "bytes": f.bytes,
         "sha256": f.sha256.hexdigest(),
         "rejected": result["rejected"],
@@ -205,8 +235,8 @@ def render_dataset(
                 devices_q.put(gpus[i % len(gpus)])
         last_write = 0.0
         with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(table, progress_q, devices_q, not gpus)) as pool:
-            futures = {pool.submit(_render_shard, k) for k in todo}
+                                 initargs=(table, progress_q, devices_q, not gpus, os.getpid())) as pool:
+            futures = {pool.submit(_render_task, task) for task in plan_tasks(spec, table, todo, workers)}
             try:
                 while futures:
                     finished, futures = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -216,9 +246,9 @@ def render_dataset(
                         except queue.Empty:
                             break
                     for fut in finished:
-                        result = fut.result()
-                        renderer_info = result["renderer"]
-                        done[result["index"]] = _write_shard(out, spec, result)
+                        for result in fut.result():
+                            renderer_info = result["renderer"]
+                            done[result["index"]] = _write_shard(out, spec, result)
                     if finished and (time.monotonic() - last_write > MANIFEST_INTERVAL_S or not futures):
                         _write_manifest(out, _manifest(spec, table, done, renderer_info))
                         last_write = time.monotonic()

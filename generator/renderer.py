@@ -43,17 +43,20 @@ class Renderer:
 
     Args:
         ctx: a moderngl context; ``None`` creates one with :func:`create_context`.
-        max_atlas: largest atlas side in pixels (framebuffer size per draw). 2048 keeps a
-            readback at 16 MiB while holding 4096 tiles of 32x32.
+        max_atlas: atlas side in pixels (one framebuffer of this size serves every draw).
+            2048 keeps a readback at 16 MiB while holding 4096 tiles of 32x32; must be at
+            least MAX_SIZE (1024) so one image always fits.
         cache_size: compiled programs kept (least recently used are released).
     """
 
     def __init__(self, ctx: moderngl.Context | None = None, max_atlas: int = 2048, cache_size: int = 512):
+        if max_atlas < MAX_SIZE + 1:
+            raise ValueError(f"max_atlas {max_atlas} too small: allowed >= {MAX_SIZE + 1} pixels")
         self.ctx = ctx or create_context()
         self.max_atlas = max_atlas
         self.cache_size = cache_size
         self._programs: OrderedDict[str, tuple[moderngl.Program, moderngl.VertexArray]] = OrderedDict()
-        self._fbos: dict[tuple[int, int], moderngl.Framebuffer] = {}
+        self._fbo: moderngl.Framebuffer | None = None
         self._corners = self.ctx.buffer(np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4").tobytes())
         self._instances = self.ctx.buffer(reserve=4 * 19 * 64, dynamic=True)
 
@@ -143,7 +146,7 @@ class Renderer:
             count = min(n - start, cols * rows_max)
             rows = -(-count // cols)
             atlas_w, atlas_h = cols * pitch_w, rows * pitch_h
-            fbo = self._framebuffer(atlas_w, rows_max * pitch_h)
+            fbo = self._framebuffer()
             fbo.use()
             self.ctx.viewport = (0, 0, atlas_w, atlas_h)
             if "u_atlas" in prog:
@@ -168,13 +171,10 @@ class Renderer:
             start += count
         return out, nonfinite
 
-    def _framebuffer(self, width: int, height: int) -> moderngl.Framebuffer:
-        fbo = self._fbos.get((width, height))
-        if fbo is None:
-            if len(self._fbos) > 8:  # sizes vary little in practice; bound the GL memory anyway
-                for old in self._fbos.values():
-                    old.release()
-                self._fbos.clear()
-            rbo = self.ctx.renderbuffer((width, height), components=4, dtype="f1")
-            fbo = self._fbos[(width, height)] = self.ctx.framebuffer(color_attachments=[rbo])
-        return fbo
+    def _framebuffer(self) -> moderngl.Framebuffer:
+        # One max_atlas^2 RGBA8 target for every draw (the viewport selects the part in use):
+        # per-batch allocations cost more than the draws themselves on llvmpipe.
+        if self._fbo is None:
+            rbo = self.ctx.renderbuffer((self.max_atlas, self.max_atlas), components=4, dtype="f1")
+            self._fbo = self.ctx.framebuffer(color_attachments=[rbo])
+        return self._fbo

@@ -20,7 +20,7 @@ from .renderer import Renderer, ShaderCompileError
 from .sampling import ProgramTable
 
 MAX_ATTEMPTS = 8          # replacement rounds; the last round's images are kept as they are
-TAR_MTIME = 0.0           # fixed member mtime: byte-reproducible shards (RESEARCH.md §6)
+TAR_MTIME = 0           # fixed member mtime (an int: a float forces a PAX header per member)
 KEY_DIGITS = 10           # sample keys are zero-padded indices: up to 10**10 samples, no dots
 
 
@@ -37,7 +37,8 @@ class ShardSamples:
         images: ``(N, H, W, 3) uint8``.
         program: ``(N,) int64`` program-table entries; ``time`` ``(N,) float32`` seconds;
             ``params`` ``(N, 16) float32``; ``attempt`` ``(N,) int64`` replacement round used.
-        rejected: program_id -> number of images the filter (or a compile failure) rejected.
+        rejected_at: (position, program_id) -> rejected draws at that position, so a slice
+            keeps its own counts (``rejected`` sums them per program).
     """
 
     indices: np.ndarray
@@ -46,7 +47,22 @@ class ShardSamples:
     time: np.ndarray
     params: np.ndarray
     attempt: np.ndarray
-    rejected: Counter = field(default_factory=Counter)
+    rejected_at: Counter = field(default_factory=Counter)
+
+    @property
+    def rejected(self) -> Counter:
+        """program_id -> number of images the filter (or a compile failure) rejected."""
+        counts: Counter = Counter()
+        for (_, program_id), count in self.rejected_at.items():
+            counts[program_id] += count
+        return counts
+
+    def select(self, part: slice) -> "ShardSamples":
+        """The samples in positions ``part`` (a contiguous slice), with their own rejections."""
+        lo, hi = part.indices(len(self.indices))[:2]
+        return ShardSamples(self.indices[part], self.images[part], self.program[part], self.time[part],
+                            self.params[part], self.attempt[part],
+                            Counter({(p - lo, pid): c for (p, pid), c in self.rejected_at.items() if lo <= p < hi}))
 
 
 def render_samples(
@@ -96,7 +112,8 @@ def render_samples(
                 out.params[keep] = draw.params[sel][ok]
                 out.attempt[keep] = attempt
             if not ok.all():
-                out.rejected[table.program_ids[prog]] += int((~ok).sum())
+                program_id = table.program_ids[prog]
+                out.rejected_at.update((position, program_id) for position in pos[~ok].tolist())
                 retry.append(pos[~ok])
             if on_images is not None and ok.any():
                 on_images(int(ok.sum()))
@@ -140,7 +157,7 @@ def encode_samples(table: ProgramTable, samples: ShardSamples) -> list[dict]:
 def write_tar(fileobj: BinaryIO, records: list[dict]) -> None:
     """Write records as a WebDataset tar through webdataset's ``TarWriter`` to ``fileobj``
     (anything with ``write``): members of a sample adjacent, names sorted, fixed mtime/owner."""
-    import webdataset as wds  # imports torch (~2 s): kept out of render processes, which never write
+    import webdataset as wds  # imports torch (~2 s): only where a tar is written
 
     with wds.TarWriter(fileobj, encoder=False, mtime=TAR_MTIME) as writer:
         for record in records:

@@ -28,13 +28,13 @@ def test_tiled_equals_single_draws(renderer, rng, family, size):
 
 
 def test_many_atlas_pages_equal_single(renderer, rng):
-    # max_atlas 64 forces several draws (atlas pages) for 40 images of 24 px.
+    # A 1100 px atlas holds 3x3 tiles of 300 px: 20 images take three draws (atlas pages).
     from generator.renderer import Renderer
 
-    small = Renderer(renderer.ctx, max_atlas=64)
-    times, params = rng.uniform(0, 10, 40), rng.random((40, 16))
-    a, _ = small.render(GRADIENT, times, params, (24, 24))
-    b, _ = renderer.render(GRADIENT, times, params, (24, 24), tiled=False)
+    small = Renderer(renderer.ctx, max_atlas=1100)
+    times, params = rng.uniform(0, 10, 20), rng.random((20, 16))
+    a, _ = small.render(GRADIENT, times, params, (300, 300))
+    b, _ = renderer.render(GRADIENT, times, params, (300, 300), tiled=False)
     np.testing.assert_array_equal(a, b)
 
 

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from generator.files import sha256_file
 from tests.conftest import ROOT, run_cli
@@ -28,6 +29,25 @@ def _run_and_kill(out, delay_s: float) -> bool:
     return proc.returncode == -signal.SIGKILL
 
 
+def _orphaned_workers_exit(timeout_s: float = 10.0) -> bool:
+    """True once no spawned multiprocessing worker of ours is left re-parented to init."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        orphans = []
+        for proc in Path("/proc").iterdir():
+            try:
+                cmdline = (proc / "cmdline").read_bytes()
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if b"multiprocessing.spawn" in cmdline and sys.executable.encode() in cmdline and ppid == 1:
+                orphans.append(proc.name)
+        if not orphans:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def test_kill_and_resume_matches_uninterrupted(tmp_path):
     reference = tmp_path / "reference"
     start = time.monotonic()
@@ -39,6 +59,7 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path):
     # manifest are being written. Each run resumes the previous one's leftovers.
     killed = [_run_and_kill(out, full * f) for f in (0.15, 0.5, 0.45, 0.6, 0.55)]
     assert any(killed)
+    assert _orphaned_workers_exit(), "render processes outlived their killed parent"
     final = run_cli("render", "--out", str(out), *ARGS, "--resume")
     assert final.returncode == 0, final.stderr
     ref = json.loads((reference / "manifest.json").read_text())
