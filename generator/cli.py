@@ -97,7 +97,7 @@ def _add_render(sub) -> None:
     p.add_argument("--families", type=_families,
                    help="hand-written families: all (default), none, or a comma list (see `unnatural shaders list`)")
     p.add_argument("--composed-programs", type=_positive_int("--composed-programs", 0, 10**6),
-                   help="size of the composed-program pool (default 256)")
+                   help="size of the composed-program pool (default 64; each worker compiles every program once)")
     p.add_argument("--composed-weight", type=_weight,
                    help="total weight of composed programs, where each family weighs 1 (default: the number of "
                         "families, i.e. half the images; 0 disables)")

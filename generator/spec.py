@@ -69,7 +69,7 @@ class DatasetSpec:
     format: str = "png"
     quality: int = 90
     mix: dict[str, float] = field(default_factory=default_mix)
-    composed_programs: int = 256
+    composed_programs: int = 64
     user_dir: str | None = None
     time_min: float = 0.1
     time_max: float = 10.0
