@@ -49,7 +49,3 @@ def family_info(name: str) -> FamilyInfo:
         header[key.strip()] = value.strip()
     return FamilyInfo(name, header.get("summary", ""), header.get("params", ""))
 
-
-def block_source(relpath: str) -> str:
-    """GLSL text of a composer building-block file under ``blocks/``."""
-    return _read(f"blocks/{relpath}")
