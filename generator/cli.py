@@ -208,6 +208,15 @@ def _library_programs(families: list[str] | None, composed: int) -> list:
     return [ProgramSource(n, n, family_source(n)) for n in names] + [compose(seed) for seed in range(composed)]
 
 
+def _user_folder(folder: Path, renderer):
+    """Validate a user shader folder, or a usage error when it is not a directory."""
+    from .user_shaders import load_user_folder
+
+    if not folder.is_dir():
+        raise UsageError(f"shader folder {str(folder)!r} is not a directory")
+    return load_user_folder(folder, renderer)
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from shaders import family_info, family_names
 
@@ -224,13 +233,11 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from .renderer import Renderer
-    from .user_shaders import ShaderReport, load_user_folder, validate_program
+    from .user_shaders import ShaderReport, validate_program
 
     renderer = Renderer()
     if args.dir is not None:
-        if not args.dir.is_dir():
-            raise UsageError(f"shader folder {str(args.dir)!r} is not a directory")
-        reports = load_user_folder(args.dir, renderer).reports
+        reports = _user_folder(args.dir, renderer).reports
     else:
         reports = []
         for program in _library_programs(None, args.composed):
@@ -255,11 +262,7 @@ def _cmd_preview(args: argparse.Namespace) -> int:
 
     renderer = Renderer()
     if args.dir is not None:
-        from .user_shaders import load_user_folder
-
-        if not args.dir.is_dir():
-            raise UsageError(f"shader folder {str(args.dir)!r} is not a directory")
-        programs = load_user_folder(args.dir, renderer).accepted
+        programs = _user_folder(args.dir, renderer).accepted
     else:
         programs = _library_programs(args.families, args.composed)
     if not programs:

@@ -63,6 +63,9 @@ class Renderer:
     # -- programs ---------------------------------------------------------------------------
     def compile(self, program: ProgramSource) -> moderngl.Program:
         """Compile (or fetch from cache) a program. Raises :class:`ShaderCompileError`."""
+        return self._compiled(program)[0]
+
+    def _compiled(self, program: ProgramSource) -> tuple[moderngl.Program, moderngl.VertexArray]:
         key = f"{program.program_id}:{program.digest}"
         entry = self._programs.get(key)
         if entry is None:
@@ -77,7 +80,7 @@ class Renderer:
                 old_vao.release()
                 old_prog.release()
         self._programs.move_to_end(key)
-        return entry[0]
+        return entry
 
     def _vertex_array(self, prog: moderngl.Program) -> moderngl.VertexArray:
         # Attributes the compiler optimised away (e.g. a program that ignores iParams) must be
@@ -128,8 +131,7 @@ class Renderer:
         n = times.shape[0]
         if params.shape != (n, N_PARAMS):
             raise ValueError(f"params shape {params.shape} != ({n}, {N_PARAMS})")
-        prog = self.compile(program)
-        vao = self._programs[f"{program.program_id}:{program.digest}"][1]
+        prog, vao = self._compiled(program)
         if "iResolution" in prog:
             prog["iResolution"].value = (float(width), float(height), 1.0)
         if "u_tile" in prog:
