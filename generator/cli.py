@@ -1,4 +1,5 @@
-"""The ``unnatural`` command line: ``render`` (the main job) and ``shaders list|check|preview``.
+"""The ``unnatural`` command line: ``render`` (the main job), ``shaders list|check|preview`` and
+``serve`` (the HTTP server, :mod:`server.app`).
 
 Bad usage exits with code 2 and one line naming the bad value and the allowed range.
 """
@@ -198,16 +199,6 @@ def _add_shaders(sub) -> None:
     pp.set_defaults(func=_cmd_preview)
 
 
-def _library_programs(families: list[str] | None, composed: int) -> list:
-    from shaders import family_names, family_source
-
-    from .composer import compose
-    from .program import ProgramSource
-
-    names = list(family_names()) if families is None else families
-    return [ProgramSource(n, n, family_source(n)) for n in names] + [compose(seed) for seed in range(composed)]
-
-
 def _user_folder(folder: Path, renderer):
     """Validate a user shader folder, or a usage error when it is not a directory."""
     from .user_shaders import load_user_folder
@@ -232,6 +223,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from .preview import library_programs
     from .renderer import Renderer
     from .user_shaders import ShaderReport, validate_program
 
@@ -240,7 +232,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         reports = _user_folder(args.dir, renderer).reports
     else:
         reports = []
-        for program in _library_programs(None, args.composed):
+        for program in library_programs(None, args.composed):
             reason, ms = validate_program(program, renderer)
             reports.append(ShaderReport(program.program_id, program.program_id,
                                         "rejected" if reason else "ok", reason, ms))
@@ -257,14 +249,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_preview(args: argparse.Namespace) -> int:
     from .files import atomic_write
-    from .preview import contact_sheet, png_bytes
+    from .preview import contact_sheet, library_programs, png_bytes
     from .renderer import Renderer
 
     renderer = Renderer()
     if args.dir is not None:
         programs = _user_folder(args.dir, renderer).accepted
     else:
-        programs = _library_programs(args.families, args.composed)
+        programs = library_programs(args.families, args.composed)
     if not programs:
         raise UsageError("nothing to preview: no family, composed program or accepted user shader selected")
     if args.out.parent and not args.out.parent.is_dir():
@@ -275,12 +267,58 @@ def _cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_serve(sub) -> None:
+    p = sub.add_parser(
+        "serve", help="serve virtual shards and endless streams over HTTP",
+        description="Serve datasets over HTTP (FastAPI on uvicorn): GET /datasets/NAME/NAME-{k:06d}.tar renders "
+                    "shard k on demand (the same bytes `unnatural render` writes), GET /stream?seed=&size=&format="
+                    "&families=&start= streams an endless tar, GET / is a gallery, /healthz /readyz /metrics are "
+                    "for operations. Settings also come from UNNATURAL_* variables (see README).")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument("--port", type=_positive_int("--port", 1, 65535), default=8000, help="TCP port (default 8000)")
+    p.add_argument("--workers", type=_positive_int("--workers", 1, 256), default=None,
+                   help="render processes, one EGL context each (default: one per GPU, else one per CPU core)")
+    p.add_argument("--config", type=Path, default=None,
+                   help="YAML/JSON file of dataset specs to register at start: 'datasets: [spec, ...]'")
+    p.add_argument("--token-file", type=Path, default=None,
+                   help="file whose first line is the bearer token required on every endpoint but /healthz "
+                        "and /readyz (default: $UNNATURAL_TOKEN if set, else no auth)")
+    p.add_argument("--max-size", type=_positive_int("--max-size", MIN_SIZE, MAX_SIZE), default=512,
+                   help="largest image side a request may ask for, in pixels (default 512)")
+    p.add_argument("--max-images-per-shard", type=_positive_int("--max-images-per-shard", 1, 1_000_000),
+                   default=10_000, help="largest images_per_shard of a spec (default 10000)")
+    p.add_argument("--max-streams", type=_positive_int("--max-streams", 1, 10_000), default=32,
+                   help="concurrent shard/stream responses; more get 429 + Retry-After (default 32)")
+    p.add_argument("--render-timeout", type=_positive_int("--render-timeout", 1, 86_400), default=120,
+                   help="seconds one render job may take before the watchdog restarts its process (default 120)")
+    p.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info",
+                   help="log level (access logs at info)")
+    p.set_defaults(func=_cmd_serve)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from server.app import serve
+        from server.settings import ServerSettings, SettingsError, load_token
+    except ImportError as exc:
+        raise UsageError(f"the server needs its extras ({exc.name} is missing): pip install 'unnatural[server]'") from None
+    try:
+        settings = ServerSettings(workers=args.workers, config=args.config, token=load_token(args.token_file),
+                                  max_size=args.max_size, max_images_per_shard=args.max_images_per_shard,
+                                  max_streams=args.max_streams, render_timeout=float(args.render_timeout))
+        serve(settings, args.host, args.port, args.log_level)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Render procedural 'unnatural' GLSL images into WebDataset shards "
                                             "for data-free knowledge distillation.")
-    sub = parser.add_subparsers(dest="cmd", required=True, metavar="{render,shaders}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="{render,shaders,serve}", parser_class=_Parser)
     _add_render(sub)
     _add_shaders(sub)
+    _add_serve(sub)
     return parser
 
 

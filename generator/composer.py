@@ -374,3 +374,11 @@ def compose(seed: int) -> ProgramSource:
         raise RuntimeError(f"composer found no program within budget for seed {seed}")
     program_id = f"composed-{seed:08d}"
     return ProgramSource(program_id=program_id, family=_FAMILY, body=builder.body(program_id), library=True)
+
+
+def block_counts() -> dict[str, int]:
+    """Number of building blocks of each kind (``transform``, ``field``, ``binary`` ...)."""
+    counts: dict[str, int] = {}
+    for block in _blocks().values():
+        counts[block.kind] = counts.get(block.kind, 0) + 1
+    return counts

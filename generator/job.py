@@ -51,30 +51,40 @@ _worker: dict = {}
 
 
 def _watch_parent(parent: int) -> None:
-    # A pool worker blocks on its task queue forever if the parent is killed (-9): exit instead.
+    # A worker blocked on its task queue waits forever if the parent is killed (-9): exit instead.
     while True:
         if os.getppid() != parent:
             os._exit(1)
         time.sleep(0.5)
 
 
-def _init_worker(table: ProgramTable, progress: mp.Queue, devices: mp.Queue, software_threads: bool, parent: int) -> None:
+def start_render_process(parent: int, device: int | None, software_threads: bool):
+    """Set up a freshly spawned render process and return its :class:`Renderer`.
+
+    Starts a thread that exits the process when ``parent`` (the pid the parent passed in: if it
+    died before this ran, ``getppid()`` is already the reaper's) is gone, then creates the
+    process's one EGL context on EGL device ``device`` (``None``: the default device).
+    ``software_threads``: several processes share the cores, so llvmpipe renders in the calling
+    thread (RESEARCH.md §7: 2 processes x LP_NUM_THREADS=0 beat 1 process x 2 threads by 5x).
+
+    Raises:
+        GLUnavailableError: no EGL/GL libraries or no context on ``device``.
+    """
     if software_threads:
-        # Several processes share the cores: llvmpipe renders in the calling thread
-        # (RESEARCH.md §7: 2 processes x LP_NUM_THREADS=0 beat 1 process x 2 threads by 5x).
         os.environ.setdefault("LP_NUM_THREADS", "0")
-    # The parent's pid comes from the parent: if it died before this ran, getppid() is
-    # already the reaper's and comparing with it would never fire.
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    from .context import create_context
     from .renderer import Renderer
 
+    return Renderer(create_context(device_index=device))
+
+
+def _init_worker(table: ProgramTable, progress: mp.Queue, devices: mp.Queue, software_threads: bool, parent: int) -> None:
     try:
         device = devices.get_nowait()
     except queue.Empty:
         device = None
-    from .context import create_context
-
-    _worker.update(table=table, progress=progress, renderer=Renderer(create_context(device_index=device)))
+    _worker.update(table=table, progress=progress, renderer=start_render_process(parent, device, software_threads))
 
 
 def _render_task(shards: list[int]) -> list[dict]:

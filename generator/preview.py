@@ -52,6 +52,21 @@ def contact_sheet(
     return sheet
 
 
+def library_programs(families: list[str] | None = None, composed: int = 0) -> list[ProgramSource]:
+    """Sources of hand-written ``families`` (``None``: all, in class order) followed by the
+    composed programs of composer seeds ``0..composed-1``.
+
+    Raises:
+        KeyError: an unknown family (the message lists the allowed ones).
+    """
+    from shaders import family_names, family_source
+
+    from .composer import compose
+
+    names = list(family_names()) if families is None else families
+    return [ProgramSource(n, n, family_source(n)) for n in names] + [compose(seed) for seed in range(composed)]
+
+
 def png_bytes(image: Image.Image) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG", compress_level=6)

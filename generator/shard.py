@@ -162,3 +162,32 @@ def write_tar(fileobj: BinaryIO, records: list[dict]) -> None:
     with wds.TarWriter(fileobj, encoder=False, mtime=TAR_MTIME) as writer:
         for record in records:
             writer.write(record)
+
+
+def tar_members(records: list[dict]) -> bytes:
+    """The tar members :func:`write_tar` writes for ``records``, without the end-of-archive.
+
+    Members are self-contained 512-byte-aligned blocks, so the members of consecutive chunks of
+    a shard, concatenated and closed by :func:`tar_end`, are byte for byte :func:`write_tar` of
+    the whole shard: this is how a shard streams while it renders.
+    """
+    import io
+
+    import webdataset as wds
+
+    buf = io.BytesIO()
+    writer = wds.TarWriter(buf, encoder=False, mtime=TAR_MTIME)
+    for record in records:
+        writer.write(record)
+    members = writer.tarstream.offset  # bytes of headers + padded data written so far
+    writer.close()
+    return buf.getvalue()[:members]
+
+
+def tar_end(length: int) -> bytes:
+    """End-of-archive after ``length`` bytes of members, as Python's ``tarfile`` writes it: two
+    zero blocks, then zeros up to a multiple of the 10240-byte record (POSIX ustar blocking)."""
+    import tarfile
+
+    end = length + 2 * tarfile.BLOCKSIZE
+    return bytes(2 * tarfile.BLOCKSIZE + (-end) % tarfile.RECORDSIZE)

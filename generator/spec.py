@@ -26,7 +26,14 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class SpecError(ValueError):
-    """An invalid spec field; the message names the field, the bad value and the allowed range."""
+    """An invalid spec field; the message names the field, the bad value and the allowed range.
+
+    ``field`` is the offending spec field (``None`` when the spec as a whole is malformed).
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def default_mix() -> dict[str, float]:
@@ -93,7 +100,7 @@ class DatasetSpec:
 
         def need(ok: bool, fieldname: str, allowed: str) -> None:
             if not ok:
-                raise SpecError(f"{fieldname} {getattr(self, fieldname)!r} is invalid: allowed {allowed}")
+                raise SpecError(f"{fieldname} {getattr(self, fieldname)!r} is invalid: allowed {allowed}", fieldname)
 
         def is_int(v: object) -> bool:
             return isinstance(v, int) and not isinstance(v, bool)
@@ -119,15 +126,15 @@ class DatasetSpec:
         for key, weight in self.mix.items():
             if key not in known:
                 raise SpecError(f"mix source {key!r} is unknown: allowed {COMPOSED!r}, {USER!r} or a family "
-                                f"({', '.join(family_names())})")
+                                f"({', '.join(family_names())})", "mix")
             if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight >= 0):
-                raise SpecError(f"mix weight {weight!r} for {key!r} is invalid: allowed finite numbers >= 0")
+                raise SpecError(f"mix weight {weight!r} for {key!r} is invalid: allowed finite numbers >= 0", "mix")
         if sum(self.mix.values()) <= 0:
-            raise SpecError("mix weights sum to 0: allowed any weights with a positive sum")
+            raise SpecError("mix weights sum to 0: allowed any weights with a positive sum", "mix")
         if self.mix.get(COMPOSED, 0) > 0 and self.composed_programs == 0:
-            raise SpecError("mix gives 'composed' a weight but composed_programs is 0: allowed 1..")
+            raise SpecError("mix gives 'composed' a weight but composed_programs is 0: allowed 1..", "composed_programs")
         if self.mix.get(USER, 0) > 0 and not self.user_dir:
-            raise SpecError("mix gives 'user' a weight but user_dir is not set: allowed a folder of *.glsl/*.frag")
+            raise SpecError("mix gives 'user' a weight but user_dir is not set: allowed a folder of *.glsl/*.frag", "user_dir")
 
     # -- derived ----------------------------------------------------------------------------
     @property
@@ -172,7 +179,7 @@ class DatasetSpec:
         allowed = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - allowed)
         if unknown:
-            raise SpecError(f"unknown spec field(s) {', '.join(unknown)}: allowed {', '.join(sorted(allowed))}")
+            raise SpecError(f"unknown spec field(s) {', '.join(unknown)}: allowed {', '.join(sorted(allowed))}", unknown[0])
         return cls(**data)
 
     @classmethod
