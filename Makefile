@@ -38,6 +38,7 @@ test: install
 
 bench: install
 	$(PY) bench/render.py
+	$(PY) bench/stream.py
 
 clean:
 	rm -rf $(DEMO_OUT) build *.egg-info

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,8 +14,9 @@ import webdataset as wds
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import ROOT, run_cli
+from conftest import run_cli
 from distill.remote import TOKEN_ENV, server_urls
+from server.process import ServerProcess, free_port
 
 TOKEN = "s3cret-token-for-tests"
 # The open server's datasets: small, two families + a few composed programs (fast compiles).
@@ -43,50 +39,11 @@ void mainImage(out vec4 fragColor, in vec2 fragCoord) {
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A real ``unnatural serve`` subprocess; ``url`` once ``/readyz`` says ready."""
-
-    def __init__(self, args: list[str], log: Path, token: str | None = None):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
-        self.proc = subprocess.Popen([sys.executable, "-m", "generator.cli", "serve", "--port", str(self.port), *args],
-                                     cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.client = httpx.Client(base_url=self.url, headers=self.headers, timeout=120)
-        deadline = time.monotonic() + 180
-        while True:
-            assert self.proc.poll() is None, f"server exited:\n{log.read_text()}"
-            try:
-                if self.client.get("/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"server not ready in 180 s:\n{log.read_text()}"
-            time.sleep(0.2)
-
+class Server(ServerProcess):
     def metrics(self) -> dict[str, float]:
         text = self.client.get("/metrics").text
         return {f"{s.name}{dict(sorted(s.labels.items())) or ''}": s.value
                 for family in text_string_to_metric_families(text) for s in family.samples}
-
-    def stop(self) -> list[int]:
-        pids = [w["pid"] for w in self.client.get("/readyz").json()["workers"] if w["pid"]]
-        self.client.close()
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        return pids
 
 
 def _alive(pid: int) -> bool:
@@ -109,7 +66,8 @@ def server(tmp_path_factory):
     (folder / "datasets.yaml").write_text(json.dumps({"datasets": [TRAIN]}))
     srv = Server(["--workers", "2", "--config", str(folder / "datasets.yaml")], folder / "server.log")
     yield srv
-    pids = srv.stop()
+    pids = srv.worker_pids()
+    srv.stop()
     _wait(lambda: not any(_alive(p) for p in pids), timeout=30)
 
 
@@ -352,9 +310,9 @@ def test_watchdog_restarts_a_hung_render(guarded):
 
 def test_bad_config_exits_2(tmp_path):
     (tmp_path / "bad.yaml").write_text("datasets:\n  - {name: x, width: 2000}\n")
-    result = run_cli("serve", "--config", str(tmp_path / "bad.yaml"), "--port", str(_free_port()), timeout=60)
+    result = run_cli("serve", "--config", str(tmp_path / "bad.yaml"), "--port", str(free_port()), timeout=60)
     assert result.returncode == 2 and "width" in result.stderr and "dataset 0 (x)" in result.stderr
     empty = tmp_path / "token"
     empty.write_text("\n")
-    result = run_cli("serve", "--token-file", str(empty), "--port", str(_free_port()), timeout=60)
+    result = run_cli("serve", "--token-file", str(empty), "--port", str(free_port()), timeout=60)
     assert result.returncode == 2 and "empty" in result.stderr
