@@ -38,6 +38,18 @@ def _positive_int(name: str, low: int, high: int):
     return parse
 
 
+def _positive_float(name: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not (0 < value < float("inf")):
+            raise argparse.ArgumentTypeError(f"{name} {text!r} is invalid: allowed numbers > 0")
+        return value
+    return parse
+
+
 def _size(text: str) -> tuple[int, int]:
     """``S`` or ``WxH`` in pixels."""
     parts = text.lower().split("x")
@@ -315,10 +327,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Render procedural 'unnatural' GLSL images into WebDataset shards "
                                             "for data-free knowledge distillation.")
-    sub = parser.add_subparsers(dest="cmd", required=True, metavar="{render,shaders,serve}", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="{render,shaders,serve,teacher,distill,kd-score}",
+                                parser_class=_Parser)
     _add_render(sub)
     _add_shaders(sub)
     _add_serve(sub)
+    from distill.cli import add_commands  # no torch import until a distill command runs
+
+    add_commands(sub, _positive_int, _positive_float)
     return parser
 
 
@@ -343,4 +359,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main, not this __main__ copy: commands in other packages
+    # raise generator.cli.UsageError, which must be the class main() catches.
+    from generator.cli import main as _main
+
+    sys.exit(_main())

@@ -1,0 +1,158 @@
+"""The distillation client: KD loss, teachers, a real (short) distillation that learns,
+boundary samples, class balancing, resume, a live server as the data source, CLI errors."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from conftest import run_cli
+from distill.adversarial import boundary_samples
+from distill.balance import ClassBalancer, normalized_entropy
+from distill.checkpoint import load_model
+from distill.data import load_real
+from distill.kd import DistillConfig, distill, image_source, kd_loss, teacher_scores
+from distill.training import evaluate, train_teacher
+
+SIZE = 16
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+    path = tmp_path_factory.mktemp("teacher") / "teacher.pt"
+    summary = train_teacher("digits", "cnn", path, epochs=15, batch_size=64, lr=0.05, size=SIZE, seed=0,
+                            augment="off,crop=pad,pad=2", progress=False)
+    assert summary["test_acc"] > 0.9, summary
+    return path
+
+
+@pytest.fixture(scope="module")
+def digits_test():
+    test = load_real("digits", "test", size=SIZE)
+    return test.x, test.y
+
+
+def test_kd_loss_matches_hand_computation():
+    s = torch.tensor([[1.0, 2.0, 0.5]])
+    t = torch.tensor([[0.2, 1.5, 2.5]])
+    T = 2.0
+    ps = [math.exp(v / T) for v in s[0].tolist()]
+    pt = [math.exp(v / T) for v in t[0].tolist()]
+    ps, pt = [v / sum(ps) for v in ps], [v / sum(pt) for v in pt]
+    expected = T * T * sum(b * math.log(b / a) for a, b in zip(ps, pt))
+    assert kd_loss(s, t, T).item() == pytest.approx(expected, rel=1e-6)
+    assert kd_loss(t, t, 3.0).item() == pytest.approx(0.0, abs=1e-6)
+    batch = torch.randn(8, 10), torch.randn(8, 10)
+    singles = sum(kd_loss(batch[0][i:i + 1], batch[1][i:i + 1], 4.0) for i in range(8)) / 8
+    assert kd_loss(*batch, 4.0).item() == pytest.approx(singles.item(), rel=1e-5)
+
+
+def test_teacher_checkpoint_loads_frozen(teacher, digits_test):
+    model, info = load_model(teacher)
+    assert info.arch == "cnn" and info.num_classes == 10 and info.input_size == SIZE and info.classes[3] == "3"
+    assert not model.training and not any(p.requires_grad for p in model.parameters())
+    assert evaluate(model, *digits_test, torch.device("cpu")) > 0.9
+    scripted = teacher.parent / "teacher.ts"
+    torch.jit.script(model).save(str(scripted))
+    ts_model, ts_info = load_model(scripted, input_size=SIZE)
+    assert ts_info.num_classes == 10
+    x = digits_test[0][:16]
+    assert torch.allclose(ts_model(x), model(x), atol=1e-5)
+
+
+def test_short_distillation_on_digits_learns(teacher, digits_test, tmp_path):
+    config = DistillConfig(steps=150, batch_size=64, lr=0.05, warmup_steps=10, eval_every=50, checkpoint_every=150,
+                           augment="off")
+    summary = distill(teacher, "cnn", image_source("digits", 64, size=SIZE), tmp_path, config,
+                      eval_set=digits_test, progress=False, data_label="digits")
+    assert summary["test_acc"] > 0.6, summary       # chance is 0.1
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in log] == [50, 100, 150] and all("test_acc" in e for e in log)
+    student, info = load_model(tmp_path / "student.pt")
+    assert info.arch == "cnn" and evaluate(student, *digits_test, torch.device("cpu")) == summary["test_acc"]
+
+
+def test_resume_continues_identically(teacher, tmp_path):
+    config = DistillConfig(steps=12, batch_size=32, warmup_steps=2, checkpoint_every=100, eval_every=100,
+                           augment="synthetic", balance=True, adversarial=0.25)
+    source = image_source("noise", 32, size=SIZE, seed=3)
+    distill(teacher, "cnn", source, tmp_path / "whole", config, progress=False)
+    distill(teacher, "cnn", source, tmp_path / "split", config, progress=False, stop_after=5)
+    distill(teacher, "cnn", source, tmp_path / "split", config, progress=False, resume=True)
+    whole = torch.load(tmp_path / "whole" / "student.pt", weights_only=True)["state_dict"]
+    split = torch.load(tmp_path / "split" / "student.pt", weights_only=True)["state_dict"]
+    assert whole.keys() == split.keys()
+    assert all(torch.equal(whole[k], split[k]) for k in whole)
+    with pytest.raises(FileNotFoundError):
+        distill(teacher, "cnn", source, tmp_path / "none", config, progress=False, resume=True)
+
+
+def test_boundary_samples_cross_the_teacher_boundary(teacher, digits_test):
+    model, _ = load_model(teacher)
+    torch.manual_seed(0)
+    result = boundary_samples(model, digits_test[0][:64])
+    assert result.images.shape == (256, 3, SIZE, SIZE) and 0 <= result.images.min() and result.images.max() <= 1
+    assert result.crossed.float().mean() > 0.8
+    with torch.no_grad():
+        pred = model(result.images).argmax(1)
+    n = 64
+    before, after = pred[:n], pred[n:2 * n]
+    crossed = result.crossed
+    assert (after[crossed] == result.target[crossed]).all()
+    assert (before[crossed] != result.target[crossed]).float().mean() > 0.9
+    assert (pred[3 * n:][crossed] == result.target[crossed]).float().mean() > 0.9   # pushed deeper
+
+
+def test_class_balancing_flattens_a_skewed_stream():
+    g = torch.Generator().manual_seed(0)
+    probs = torch.tensor([0.55, 0.2, 0.1, 0.05, 0.04, 0.03, 0.01, 0.01, 0.005, 0.005])
+    balancer = ClassBalancer(10, floor=0.04)
+    stream = kept = torch.zeros(10, dtype=torch.int64)
+    for _ in range(400):
+        pred = torch.multinomial(probs, 256, replacement=True, generator=g)
+        keep = balancer.admit(pred, generator=g)
+        stream = stream + torch.bincount(pred, minlength=10)
+        kept = kept + torch.bincount(pred[keep], minlength=10)
+    assert normalized_entropy(stream) < 0.7
+    assert normalized_entropy(kept) > 0.95 and torch.equal(kept, balancer.admitted)
+    assert normalized_entropy(torch.tensor([5, 5, 5])) == pytest.approx(1.0)
+    assert normalized_entropy(torch.tensor([9, 0, 0])) == 0.0
+
+
+def test_kd_score_of_sets(teacher):
+    model, info = load_model(teacher)
+    real = teacher_scores(model, image_source("digits", 128, size=SIZE)(), SIZE, 10, torch.device("cpu"), 512)
+    noise = teacher_scores(model, image_source("noise", 128, size=SIZE)(), SIZE, 10, torch.device("cpu"), 512)
+    assert real["images"] == noise["images"] == 512 and sum(real["histogram"]) == 512
+    assert real["normalized_entropy"] > 0.95 and real["normalized_entropy"] > noise["normalized_entropy"]
+    assert 0.1 <= noise["mean_max_softmax"] <= 1 and real["mean_max_softmax"] > 0.8
+
+
+def test_live_server_as_data_source(teacher, digits_test, tmp_path):
+    from server.process import ServerProcess
+
+    spec = {"name": "kd", "seed": 2, "width": SIZE, "height": SIZE, "images": 256, "images_per_shard": 64,
+            "format": "npy", "mix": {"plasma": 1.0, "voronoi_cells": 1.0}}
+    (tmp_path / "d.json").write_text(json.dumps({"datasets": [spec]}))
+    with ServerProcess(["--workers", "1", "--config", str(tmp_path / "d.json")], tmp_path / "server.log") as server:
+        url = server.client.get("/datasets/kd").json()["url_template"]
+        config = DistillConfig(steps=6, batch_size=32, warmup_steps=1, eval_every=3, checkpoint_every=6)
+        summary = distill(teacher, "cnn", image_source(url, 32, size=SIZE, num_workers=1), tmp_path / "run", config,
+                          eval_set=digits_test, progress=False, data_label=url)
+    assert summary["complete"] and 0 <= summary["test_acc"] <= 1 and math.isfinite(summary["final_loss"])
+
+
+def test_cli_errors_are_clear(teacher, tmp_path):
+    result = run_cli("distill", "--teacher", str(tmp_path / "missing.pt"), "--data", "noise", "--out", str(tmp_path))
+    assert result.returncode == 2 and "missing.pt" in result.stderr and "does not exist" in result.stderr
+    result = run_cli("distill", "--teacher", str(teacher), "--student", "resnet99", "--data", "noise",
+                     "--out", str(tmp_path), "--steps", "1")
+    assert result.returncode == 2 and "resnet99" in result.stderr and "resnet18" in result.stderr
+    result = run_cli("teacher", "train", "--dataset", "mnist", "--out", str(tmp_path / "t.pt"))
+    assert result.returncode == 2 and "mnist" in result.stderr and "digits" in result.stderr
+    result = run_cli("teacher", "train", "--dataset", "cifar10:/nonexistent", "--out", str(tmp_path / "t.pt"))
+    assert result.returncode == 2 and "/nonexistent" in result.stderr
+    result = run_cli("kd-score", "--teacher", str(teacher), "--data", str(tmp_path / "none-{000000..000001}.tar"))
+    assert result.returncode == 2 and "none-" in result.stderr
