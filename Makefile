@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 DEMO_OUT ?= demo
 
-.PHONY: demo test bench install system-deps clean
+.PHONY: demo test bench experiment-digits install system-deps clean
 
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -39,6 +39,9 @@ test: install
 bench: install
 	$(PY) bench/render.py
 	$(PY) bench/stream.py
+
+experiment-digits: install
+	$(PY) -m distill.experiment --out runs/digits
 
 clean:
 	rm -rf $(DEMO_OUT) build *.egg-info

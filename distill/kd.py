@@ -27,6 +27,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from generator.files import atomic_write
+
 from .checkpoint import ModelInfo, Normalized, load_model, save_model
 from .training import evaluate, make_optimizer, pick_device, warmup_cosine
 
@@ -171,7 +173,7 @@ def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, ou
     """
     from .adversarial import boundary_samples
     from .augment import AugmentConfig, Augmenter
-    from .balance import ClassBalancer
+    from .balance import ClassBalancer, normalized_entropy
     from .models import create_model
 
     rank, world = _distributed()
@@ -280,12 +282,15 @@ def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, ou
     summary = {"student": student_arch, "teacher": str(teacher_path), "data": data_label, "steps": step,
                "complete": step >= config.steps, "config": asdict(config), "final_loss": loss_value,
                "seconds": time.perf_counter() - start_time}
+    if balancer is not None:
+        summary["admitted_histogram"] = balancer.admitted.tolist()
+        summary["admitted_entropy"] = normalized_entropy(balancer.admitted)
     if eval_set is not None and rank == 0:
         summary["test_acc"] = evaluate(student, eval_set[0], eval_set[1], dev)
         summary["best_test_acc"] = max(best, summary["test_acc"])
     if rank == 0 and step >= config.steps:
         save_model(out / STUDENT, student, info)
-        (out / SUMMARY).write_text(json.dumps(summary, indent=1) + "\n")
+        atomic_write(out / SUMMARY, (json.dumps(summary, indent=1) + "\n").encode())
     return summary
 
 

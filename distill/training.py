@@ -13,6 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from generator.files import atomic_write
+
 from .checkpoint import ModelInfo, Normalized, save_model
 
 
@@ -137,6 +139,6 @@ def train_teacher(dataset: str, arch: str, out: str | Path, *, epochs: int = 30,
     summary = {"arch": arch, "dataset": dataset, "best_val_acc": best, "best_epoch": best_epoch,
                "test_acc": evaluate(best_model, test.x, test.y, dev), "seconds": time.perf_counter() - start,
                "history": history, "out": str(out)}
-    Path(out).with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
+    atomic_write(Path(out).with_suffix(".json"), (json.dumps(summary, indent=1) + "\n").encode())
     return summary
 
