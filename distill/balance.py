@@ -7,7 +7,9 @@ is a stream, so balancing is rejection sampling with running estimates: a sample
 assigns to class c is admitted with probability ``min(1, q / p_c)``, where ``p_c`` is a running
 estimate of the share of class c in the stream and ``q`` the share of the rarest class (floored
 at ``floor / K`` so that a class the teacher almost never predicts cannot stall the stream).
-Admitted samples are then uniform over every class whose share is above the floor.
+Admitted samples are then uniform over every class whose share is above the floor. The
+admitted share of the stream is ``K q >= floor``: the floor also bounds how many images the
+trainer must read per admitted one (1 / floor at worst).
 """
 from __future__ import annotations
 
@@ -22,13 +24,13 @@ class ClassBalancer:
     Args:
         num_classes: K >= 2.
         floor: classes rarer than ``floor / K`` of the stream are admitted at rate 1 (not
-            balanced up); in (0, 1].
+            balanced up), and at least this share of the stream is admitted; in (0, 1].
         momentum: running-estimate decay per batch, in [0, 1).
 
     The estimate starts uniform, so the first batches are admitted nearly whole.
     """
 
-    def __init__(self, num_classes: int, floor: float = 0.1, momentum: float = 0.9):
+    def __init__(self, num_classes: int, floor: float = 0.3, momentum: float = 0.9):
         if num_classes < 2:
             raise ValueError(f"num_classes {num_classes} is invalid: allowed >= 2")
         if not 0 < floor <= 1:

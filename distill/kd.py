@@ -109,9 +109,13 @@ def image_source(data: str, batch_size: int, seed: int = 0, size: int = 32, toke
     """
     from .data import load_real, shader_loader
 
+    def generator() -> torch.Generator:   # per DDP rank: ranks must not see the same batches
+        rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+        return torch.Generator().manual_seed(seed * 1_000_003 + rank)
+
     if data == "noise":
         def noise() -> Iterator[torch.Tensor]:
-            g = torch.Generator().manual_seed(seed)
+            g = generator()
             while True:
                 yield (0.5 + 0.25 * torch.randn(batch_size, 3, size, size, generator=g)).clamp(0, 1)
         return noise
@@ -119,7 +123,7 @@ def image_source(data: str, batch_size: int, seed: int = 0, size: int = 32, toke
         images = load_real(data, "train", size=size).x
 
         def real() -> Iterator[torch.Tensor]:
-            g = torch.Generator().manual_seed(seed)
+            g = generator()
             while True:
                 order = torch.randperm(len(images), generator=g)
                 for i in range(0, len(order) - batch_size + 1, batch_size):
@@ -237,23 +241,22 @@ def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, ou
     while step < stop_at:
         with torch.random.fork_rng(devices=[dev] if cuda else []):
             torch.manual_seed(config.seed * 1_000_003 + rank * 7_919 + step)
-            xs, ts, have = [], [], 0
+            xs, have = [], 0
             while have < config.batch_size:            # assemble one batch (balancing may drop samples)
-                x = augmenter(_as_float(next(batches), dev, size))
+                x = _as_float(next(batches), dev, size)
                 consumed += 1
-                with torch.no_grad():
-                    t = teacher(x)
-                if balancer is not None:
-                    keep = balancer.admit(t.argmax(1)).to(dev)
-                    x, t = x[keep], t[keep]
-                xs.append(x), ts.append(t)
+                if balancer is not None:               # the set is balanced as the teacher sees it,
+                    with torch.no_grad():              # before augmentation (as the offline filter)
+                        keep = balancer.admit(teacher(x).argmax(1)).to(dev)
+                    x = x[keep]
+                xs.append(x)
                 have += len(x)
-            x, t = torch.cat(xs)[:config.batch_size], torch.cat(ts)[:config.batch_size]
+            x = augmenter(torch.cat(xs)[:config.batch_size])
             if n_adv:
                 adv = boundary_samples(teacher, x[:n_adv]).images
                 x = torch.cat([adv, x[4 * n_adv:]])[:config.batch_size]
-                with torch.no_grad():
-                    t = teacher(x)
+            with torch.no_grad():
+                t = teacher(x)
         if cuda:
             x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(dev.type, dtype=torch.float16, enabled=cuda):

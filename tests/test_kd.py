@@ -156,3 +156,23 @@ def test_cli_errors_are_clear(teacher, tmp_path):
     assert result.returncode == 2 and "/nonexistent" in result.stderr
     result = run_cli("kd-score", "--teacher", str(teacher), "--data", str(tmp_path / "none-{000000..000001}.tar"))
     assert result.returncode == 2 and "none-" in result.stderr
+
+
+def test_torchrun_ddp_on_cpu(teacher, tmp_path):
+    """Two processes under torchrun (gloo on CPU): DDP keeps the replicas identical."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from server.process import free_port
+
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+         "-m", "generator.cli", "distill", "--teacher", str(teacher), "--student", "cnn", "--data", "noise",
+         "--steps", "4", "--batch-size", "16", "--warmup-steps", "1", "--eval", "digits", "--eval-every", "2",
+         "--out", str(tmp_path), "--no-progress", "--device", "cpu"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["complete"] and summary["steps"] == 4 and 0 <= summary["test_acc"] <= 1
+    assert [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()] == [2, 4]
