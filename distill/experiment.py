@@ -145,8 +145,9 @@ def _write_doc(results: dict, doc: Path, plot: Path) -> None:
     section = f"""{BEGIN}
 ## Digits: teacher -> student from real, shader, streamed and noise images
 
-`make experiment-digits` (`python -m distill.experiment`), {results['machine']}; seed {results['seed']};
-{results['seconds'] / 60:.1f} minutes in all. Teacher and students: `{results['student']}` at 16x16 px on
+`make experiment-digits` (`python -m distill.experiment`), {results['machine']}; seed {results['seed']}.
+Training time: teacher {t['seconds'] / 60:.1f} min, students {sum(s['seconds'] for s in results['sets']) / 60:.1f} min
+(plus ~10 s to render the shards and ~1 min of kd-scores and server start). Teacher and students: `{results['student']}` at 16x16 px on
 scikit-learn's digits (1,797 real 8x8 images, fixed stratified 60/20/20 split; test = 360
 images). Teacher: supervised, 30 epochs, best validation checkpoint: **{100 * t['test_acc']:.1f}%** test
 accuracy (validation {100 * t['best_val_acc']:.1f}%). Each student: {results['steps']} KD steps of batch 128, SGD lr
