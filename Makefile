@@ -39,6 +39,7 @@ test: install
 bench: install
 	$(PY) bench/render.py
 	$(PY) bench/stream.py
+	$(PY) bench/kd.py
 
 experiment-digits: install
 	$(PY) -m distill.experiment --out runs/digits
