@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from generator.files import atomic_write
 
-from .checkpoint import ModelInfo, Normalized, save_model
+from .checkpoint import ModelInfo, Normalized, load_model, save_model
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -133,8 +133,6 @@ def train_teacher(dataset: str, arch: str, out: str | Path, *, epochs: int = 30,
             save_model(out, model, info)
         bar.set_postfix(loss=f"{loss.item():.3f}", val=f"{acc:.3f}", best=f"{best:.3f}")
     bar.close()
-    from .checkpoint import load_model
-
     best_model, _ = load_model(out, dev)
     summary = {"arch": arch, "dataset": dataset, "best_val_acc": best, "best_epoch": best_epoch,
                "test_acc": evaluate(best_model, test.x, test.y, dev), "seconds": time.perf_counter() - start,

@@ -226,7 +226,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def readyz() -> JSONResponse:
         """200 once a render process passed its test render and config datasets are prepared; 503 before."""
         body = {"ready": server.ready, "workers": server.pool.status(),
-                "datasets": {d.spec.name: d.describe("")["status"] for d in server.registry}}
+                "datasets": {d.spec.name: d.status for d in server.registry}}
         return JSONResponse(body, status_code=200 if server.ready else 503,
                             headers={} if server.ready else {"Retry-After": "2"})
 

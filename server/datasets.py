@@ -7,7 +7,7 @@ replica that took the request (register them on each, or put them in the config 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -30,7 +30,12 @@ class Dataset:
     classes: list[str] | None = None
     programs_digest: str | None = None
     error: str | None = None
-    prepared: bool = field(default=False)
+    prepared: bool = False
+
+    @property
+    def status(self) -> str:
+        """``ready``, ``preparing`` or ``error``."""
+        return "error" if self.error else "ready" if self.prepared else "preparing"
 
     def shard_index(self, filename: str) -> int | None:
         """The shard index ``k`` of ``{name}-{k:06d}.tar``, or ``None`` for any other name."""
@@ -61,7 +66,7 @@ class Dataset:
             "source": self.source,
             "classes": self.classes,
             "programs_digest": self.programs_digest,
-            "status": "error" if self.error else "ready" if self.prepared else "preparing",
+            "status": self.status,
             "error": self.error,
         }
 

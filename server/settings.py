@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.renderer import MAX_SIZE, MIN_SIZE
+from distill.remote import TOKEN_ENV
 from generator.spec import USER, DatasetSpec, SpecError
-
-TOKEN_ENV = "UNNATURAL_TOKEN"
 
 
 class SettingsError(ValueError):
