@@ -3,7 +3,8 @@
 A model file is a ``torch.save`` dict: ``format`` ("unnatural-model"), ``version``, ``arch``
 (a :func:`distill.models.create_model` name), ``num_classes``, ``input_size`` (pixels),
 ``mean``/``std`` (input normalization, per channel, on [0, 1] inputs), ``classes`` and
-``state_dict``, plus free-form ``meta``. The normalization lives in the file, so every model
+``state_dict``, ``options`` (extra :func:`distill.models.create_model` arguments, e.g.
+``{"input_norm": true}``), plus free-form ``meta``. The normalization lives in the file, so every model
 here takes ``(N, 3, H, W)`` float images in [0, 1]. TorchScript files (``torch.jit.save``) load
 too; they are assumed to take [0, 1] inputs at ``input_size`` (give it) and their class count
 is read from one forward pass.
@@ -48,6 +49,7 @@ class ModelInfo:
     std: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
     classes: list[str] | None = None
     meta: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)   # create_model(**options), e.g. input_norm
 
 
 def save_model(path: str | os.PathLike, model: Normalized, info: ModelInfo) -> None:
@@ -104,8 +106,9 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", inpu
                              f"format (unnatural teacher train) or TorchScript") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"{str(path)!r} is not an {FORMAT} file: expected this project's format or TorchScript")
-        info = ModelInfo(**{k: data[k] for k in ("arch", "num_classes", "input_size", "mean", "std", "classes", "meta")})
-        net = create_model(info.arch, num_classes=info.num_classes)
+        info = ModelInfo(**{k: data[k] for k in ("arch", "num_classes", "input_size", "mean", "std", "classes", "meta")},
+                         options=data.get("options", {}))
+        net = create_model(info.arch, num_classes=info.num_classes, **info.options)
         net.load_state_dict(data["state_dict"])
         model = Normalized(net, info.mean, info.std).to(device)
     if frozen:

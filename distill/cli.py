@@ -22,6 +22,35 @@ def _check_dataset(text: str) -> str:
     raise argparse.ArgumentTypeError(f"dataset {text!r} is unknown: allowed {DATASETS}")
 
 
+def _seeds(text: str) -> list[int]:
+    from .study_bn import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _variants(text: str) -> list[str]:
+    from .bn import VARIANTS
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n not in VARIANTS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"variants {text!r}: allowed a comma list of {', '.join(VARIANTS)}")
+    return names
+
+
+def _budget(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 2 <= value <= 8:
+        raise argparse.ArgumentTypeError(f"--budget {text!r} is out of range: allowed 2..8 (mean bits per layer)")
+    return value
+
+
 def add_commands(sub, positive_int, positive_float) -> None:
     """Add the distillation subcommands to the ``unnatural`` parser."""
     t = sub.add_parser("teacher", help="train teachers on real data",
@@ -83,6 +112,62 @@ def add_commands(sub, positive_int, positive_float) -> None:
     k.add_argument("--token", default=None)
     k.set_defaults(func=_cmd_kd_score)
 
+    s = sub.add_parser("study", help="the batch-norm and dynamic-PTQ studies",
+                       description="Studies of the research line: revisited batch norm; dynamic PTQ.")
+    ssub = s.add_subparsers(dest="study_cmd", required=True, metavar="{bn,ptq}", parser_class=type(s))
+    b = ssub.add_parser("bn", help="standard vs revisited batch norm over many seeds",
+                        description="Train the baseline, the revisited batch norm (Davis & Frank 2022: BN scale init "
+                                    "0.1, BN scales at lr/100 without weight decay, online input normalization) and "
+                                    "its ablations on the same seeds; report mean ± std, one-sided paired t-tests and "
+                                    "a box/strip plot. Reruns resume (finished runs are kept in OUT/results.jsonl).")
+    b.add_argument("--setting", choices=("teacher", "kd"), required=True,
+                   help="teacher: supervised training on --dataset; kd: students distilled on shader images")
+    b.add_argument("--dataset", type=_check_dataset, default="digits", help=f"{DATASETS} (default digits)")
+    b.add_argument("--arch", default="resnet8", help="model (default resnet8)")
+    b.add_argument("--seeds", type=_seeds, default="1-15", help="seeds, e.g. 1-15 or 1,2,5 (default 1-15)")
+    b.add_argument("--variants", type=_variants, default=None,
+                   help="comma list of baseline, revisited, init, update, input (default: all)")
+    b.add_argument("--size", type=positive_int("--size", 8, 512), default=16, help="input side in pixels (default 16)")
+    b.add_argument("--batch-size", type=positive_int("--batch-size", 2, 65_536), default=128)
+    b.add_argument("--lr", type=positive_float("--lr"), default=0.05)
+    b.add_argument("--epochs", type=positive_int("--epochs", 1, 10_000), default=30,
+                   help="teacher setting (and the kd setting's own teacher): epochs (default 30)")
+    b.add_argument("--steps", type=positive_int("--steps", 1, 10**8), default=500, help="kd setting: KD steps (default 500)")
+    b.add_argument("--teacher", default=None, help="kd setting: teacher file (default: train one, standard BN, seed 0)")
+    b.add_argument("--data", default=None, help="kd setting: shader shards or URLs (default: render 20,000 images)")
+    b.add_argument("--out", type=Path, required=True, help="study folder (resumable)")
+    b.add_argument("--doc", type=Path, default=None, help="also write the table and plot into this Markdown file")
+    b.add_argument("--no-progress", action="store_true")
+    b.set_defaults(func=_cmd_study_bn)
+
+    q = ssub.add_parser("ptq", help="catastrophic failure under dynamic PTQ: detrimental vs robust pairs",
+                        description="Dynamic post-training quantization study (Frank & Ardis 2025): (A) distill a "
+                                    "student on shader images, (B) train a detrimental and a robust (network, bit-width "
+                                    "policy) pair by REINFORCE + QAT, (C) evaluate every network in float and quantized "
+                                    "(own policy, W8A8, uniform, random, worst-case search) under a bit budget. "
+                                    "Reruns reuse finished parts.")
+    q.add_argument("--dataset", type=_check_dataset, default="digits", help=f"{DATASETS} (default digits)")
+    q.add_argument("--arch", default="resnet8", help="student (and trained teacher) model (default resnet8)")
+    q.add_argument("--size", type=positive_int("--size", 8, 512), default=16, help="input side in pixels (default 16)")
+    q.add_argument("--budget", type=_budget, default=5.0, help="bit budget: mean bits per layer, 2..8 (default 5)")
+    q.add_argument("--kd-steps", type=positive_int("--kd-steps", 1, 10**8), default=1000, help="(A) KD steps")
+    q.add_argument("--pair-steps", type=positive_int("--pair-steps", 1, 10**8), default=400, help="(B) steps per pair")
+    q.add_argument("--alpha", type=positive_float("--alpha"), default=1.0, help="weight of the quantized loss in (B)")
+    q.add_argument("--search-steps", type=positive_int("--search-steps", 1, 10**6), default=100,
+                   help="REINFORCE steps of each worst-case search")
+    q.add_argument("--random-policies", type=positive_int("--random-policies", 1, 10**4), default=20)
+    q.add_argument("--per-example", action="store_true",
+                   help="per-example activation ranges and a per-example policy network (default: per layer)")
+    q.add_argument("--epochs", type=positive_int("--epochs", 1, 10_000), default=30, help="epochs of a teacher trained here")
+    q.add_argument("--teacher", default=None, help="teacher file (default: train one on --dataset)")
+    q.add_argument("--data", default=None, help="shader shards or URLs (default: render 20,000 images)")
+    q.add_argument("--seed", type=positive_int("--seed", 0, 2**31 - 1), default=0)
+    q.add_argument("--device", default="auto")
+    q.add_argument("--out", type=Path, required=True, help="study folder (resumable)")
+    q.add_argument("--doc", type=Path, default=None, help="also write the table and plot into this Markdown file")
+    q.add_argument("--no-progress", action="store_true")
+    q.set_defaults(func=_cmd_study_ptq)
+
 
 def _cmd_teacher_train(args: argparse.Namespace) -> int:
     from .training import train_teacher
@@ -134,4 +219,38 @@ def _cmd_kd_score(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError) as exc:
         raise _usage(str(exc)) from None
     print(json.dumps({"data": args.data, **scores}, indent=1))
+    return 0
+
+
+def _cmd_study_bn(args: argparse.Namespace) -> int:
+    from .study_bn import BNStudy, run_study
+
+    try:
+        study = BNStudy(setting=args.setting, dataset=args.dataset, arch=args.arch,
+                        seeds=args.seeds if isinstance(args.seeds, list) else _seeds(args.seeds),
+                        **({"variants": args.variants} if args.variants else {}), size=args.size,
+                        batch_size=args.batch_size, lr=args.lr, epochs=args.epochs, steps=args.steps,
+                        teacher=args.teacher, data=args.data)
+        result = run_study(study, args.out, progress=not args.no_progress, doc=args.doc)
+    except (ValueError, FileNotFoundError) as exc:
+        raise _usage(str(exc)) from None
+    print(result["report"])
+    print(f"plot: {result['plot']}")
+    return 0
+
+
+def _cmd_study_ptq(args: argparse.Namespace) -> int:
+    from .study_ptq import PTQStudy, run_study
+
+    try:
+        study = PTQStudy(dataset=args.dataset, arch=args.arch, size=args.size, budget=args.budget,
+                         kd_steps=args.kd_steps, pair_steps=args.pair_steps, alpha=args.alpha,
+                         search_steps=args.search_steps, random_policies=args.random_policies,
+                         per_example=args.per_example, teacher=args.teacher, data=args.data, epochs=args.epochs,
+                         seed=args.seed)
+        result = run_study(study, args.out, progress=not args.no_progress, doc=args.doc, device=args.device)
+    except (ValueError, FileNotFoundError) as exc:
+        raise _usage(str(exc)) from None
+    print(result["report"])
+    print(f"plot: {result['plot']}")
     return 0

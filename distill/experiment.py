@@ -28,11 +28,14 @@ import torch
 
 from generator.files import atomic_write
 
+from .report import replace_section, save_figure
+from .workspace import synthetic_augment
+
 SIZE = 16
 # RESEARCH.md §1's synthetic-data recipe with the crop padding scaled from 4..12 px at 32 px
 # to 2..6 px at 16 px (the unscaled pad shifts a 16 px digit by up to 3/4 of its side).
-AUGMENT = "synthetic,pad=2:6"
-BEGIN, END = "<!-- experiment-digits:begin -->", "<!-- experiment-digits:end -->"
+AUGMENT = synthetic_augment(SIZE)
+DOC_KEY = "experiment-digits"   # docs/RESULTS.md section markers
 
 
 def _sets(shards: str, url: str) -> list[dict]:
@@ -48,31 +51,22 @@ def _sets(shards: str, url: str) -> list[dict]:
 
 def run(out: Path, steps: int, seed: int, doc: Path, arch: str = "resnet8", images: int = 20_000) -> dict:
     """Run the whole experiment; returns the results dict (also in ``out/results.json``)."""
-    from generator.job import render_dataset
-    from generator.spec import DatasetSpec
     from server.process import ServerProcess
 
     from .checkpoint import load_model
     from .data import load_real
     from .kd import DistillConfig, distill, image_source, teacher_scores
-    from .training import pick_device, train_teacher
+    from .training import pick_device
+    from .workspace import ensure_shards, ensure_teacher
 
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     device = pick_device("auto")
     teacher_path = out / "teacher.pt"
     print(f"[1/4] teacher: {arch} on digits {SIZE}x{SIZE}", flush=True)
-    if teacher_path.with_suffix(".json").is_file():      # a rerun keeps the teacher its students had
-        teacher_summary = json.loads(teacher_path.with_suffix(".json").read_text())
-    else:
-        teacher_summary = train_teacher("digits", arch, teacher_path, epochs=30, batch_size=128, lr=0.05, size=SIZE,
-                                        augment="off,crop=pad,pad=2", seed=seed)
-    spec = DatasetSpec(name="shaders", seed=seed, width=SIZE, height=SIZE, images=images, images_per_shard=1000,
-                       format="npy")
+    teacher_summary = ensure_teacher(teacher_path, "digits", arch, SIZE, seed=seed)
     print(f"[2/4] render {images:,} shader images", flush=True)
-    shard_dir = out / "shards"
-    render_dataset(spec, shard_dir, resume=(shard_dir / "manifest.json").exists())
-    shards = str(shard_dir / f"shaders-{{000000..{spec.num_shards - 1:06d}}}.tar")
+    spec, shards = ensure_shards(out / "shards", SIZE, images, seed)
     test = load_real("digits", "test", size=SIZE)
     teacher, info = load_model(teacher_path, device)
     config_file = out / "server.json"
@@ -129,10 +123,7 @@ def _plot(results: dict, path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png")
-    tmp.replace(path)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _write_doc(results: dict, doc: Path, plot: Path) -> None:
@@ -142,8 +133,7 @@ def _write_doc(results: dict, doc: Path, plot: Path) -> None:
         f"{s['kd_score']['normalized_entropy']:.3f} | {s['kd_score']['mean_max_softmax']:.3f} | "
         f"{'' if s['admitted_entropy'] is None else format(s['admitted_entropy'], '.3f')} | {s['seconds'] / 60:.1f} |"
         for s in results["sets"])
-    section = f"""{BEGIN}
-## Digits: teacher -> student from real, shader, streamed and noise images
+    section = f"""## Digits: teacher -> student from real, shader, streamed and noise images
 
 `make experiment-digits` (`python -m distill.experiment`), {results['machine']}; seed {results['seed']}.
 Training time: teacher {t['seconds'] / 60:.1f} min, students {sum(s['seconds'] for s in results['sets']) / 60:.1f} min
@@ -164,13 +154,8 @@ is given too).
 {rows}
 
 ![test accuracy over KD steps]({plot.name})
-{END}"""
-    text = doc.read_text() if doc.exists() else "# Results\n\nExperiments run with this repository; numbers as they came.\n"
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    atomic_write(doc, text.encode())
+"""
+    replace_section(doc, DOC_KEY, section)
 
 
 def main(argv: list[str] | None = None) -> int:

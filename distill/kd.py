@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from generator.files import atomic_write
 
+from .bn import BNVariant
 from .checkpoint import ModelInfo, Normalized, load_model, save_model
 from .training import evaluate, make_optimizer, pick_device, warmup_cosine
 
@@ -143,7 +144,9 @@ def _distributed() -> tuple[int, int]:
     return (torch.distributed.get_rank(), world) if world > 1 else (0, 1)
 
 
-def _as_float(batch: torch.Tensor, device: torch.device, size: int) -> torch.Tensor:
+def as_float_images(batch: torch.Tensor, device: torch.device, size: int) -> torch.Tensor:
+    """A source batch (``(N, 3, H, W)`` uint8 or float) -> float32 in [0, 1] on ``device``,
+    resized (bilinear, antialiased) to ``size`` x ``size`` pixels."""
     x = batch.to(device, non_blocking=True)
     x = x.float().div_(255) if x.dtype == torch.uint8 else x.float()
     if x.shape[-1] != size or x.shape[-2] != size:
@@ -154,7 +157,7 @@ def _as_float(batch: torch.Tensor, device: torch.device, size: int) -> torch.Ten
 def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, out_dir: str | Path,
             config: DistillConfig, *, eval_set: tuple[torch.Tensor, torch.Tensor] | None = None,
             device: str = "auto", resume: bool = False, progress: bool = True, data_label: str = "",
-            norm_layer=None, param_groups=None, stop_after: int | None = None) -> dict:
+            bn: BNVariant | None = None, stop_after: int | None = None) -> dict:
     """Train a student against a frozen teacher on ``source``; return the summary.
 
     Args:
@@ -167,7 +170,7 @@ def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, ou
         config: :class:`DistillConfig`.
         eval_set: ``(x (N, 3, H, W) [0, 1] float, y (N,) int64)`` real test images.
         resume: continue from ``out_dir/checkpoint.pt``.
-        norm_layer, param_groups: hooks for the batch-norm study.
+        bn: the student's batch-norm variant (:class:`distill.bn.BNVariant`; ``None``: standard).
         stop_after: stop (with a checkpoint) after this many steps of this call: for tests of resume.
 
     Raises:
@@ -189,12 +192,14 @@ def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, ou
     teacher, tinfo = load_model(teacher_path, dev)
     size = tinfo.input_size
     torch.manual_seed(config.seed)
-    net = create_model(student_arch, num_classes=tinfo.num_classes, **({"norm_layer": norm_layer} if norm_layer else {}))
-    student = Normalized(net, tinfo.mean, tinfo.std).to(dev)
+    bn = bn or BNVariant()
+    net = create_model(student_arch, num_classes=tinfo.num_classes, norm_layer=bn.norm_layer(), input_norm=bn.input_norm)
+    mean, std = ([0.0] * 3, [1.0] * 3) if bn.input_norm else (tinfo.mean, tinfo.std)
+    student = Normalized(net, mean, std).to(dev)
     if cuda:
         student = student.to(memory_format=torch.channels_last)
     opt = make_optimizer(student, config.optimizer, config.lr, config.weight_decay,
-                         param_groups(student) if param_groups else None)
+                         bn.param_groups(student, config.lr, config.weight_decay))
     sched = warmup_cosine(opt, config.steps, config.warmup_steps)
     scaler = torch.amp.GradScaler("cuda", enabled=cuda)
     augmenter = Augmenter(AugmentConfig.parse(config.augment)).to(dev)
@@ -215,8 +220,9 @@ def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, ou
     batches = source()
     for _ in range(consumed):        # replay the stream to where the checkpoint left it
         next(batches)
-    info = ModelInfo(student_arch, tinfo.num_classes, size, tinfo.mean, tinfo.std, tinfo.classes,
-                     {"teacher": str(teacher_path), "data": data_label, "config": asdict(config)})
+    info = ModelInfo(student_arch, tinfo.num_classes, size, mean, std, tinfo.classes,
+                     {"teacher": str(teacher_path), "data": data_label, "config": asdict(config)},
+                     options={"input_norm": True} if bn.input_norm else {})
 
     def save_checkpoint() -> None:
         if rank != 0:
@@ -242,7 +248,7 @@ def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, ou
             torch.manual_seed(config.seed * 1_000_003 + rank * 7_919 + step)
             xs, have = [], 0
             while have < config.batch_size:            # assemble one batch (balancing may drop samples)
-                x = _as_float(next(batches), dev, size)
+                x = as_float_images(next(batches), dev, size)
                 consumed += 1
                 if balancer is not None:               # the set is balanced as the teacher sees it,
                     with torch.no_grad():              # before augmentation (as the offline filter)
@@ -311,7 +317,7 @@ def teacher_scores(teacher: nn.Module, batches: Iterator[torch.Tensor], size: in
     conf_sum, n = 0.0, 0
     with torch.no_grad():
         for batch in batches:
-            x = _as_float(batch, device, size)[: max_images - n]
+            x = as_float_images(batch, device, size)[: max_images - n]
             prob = teacher(x).softmax(1)
             conf, pred = prob.max(1)
             histogram += torch.bincount(pred.cpu(), minlength=num_classes)

@@ -161,7 +161,8 @@ def model_names() -> list[str]:
     return list(_REGISTRY)
 
 
-def _check_int(label: str, value, minimum: int) -> int:
+def check_int(label: str, value, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum``; ValueError naming ``label`` otherwise (bools rejected)."""
     try:
         if isinstance(value, bool):
             raise TypeError
@@ -174,7 +175,7 @@ def _check_int(label: str, value, minimum: int) -> int:
 
 
 def create_model(name: str, num_classes: int = 10, in_channels: int = 3,
-                 norm_layer: NormLayer | None = None) -> nn.Module:
+                 norm_layer: NormLayer | None = None, input_norm: bool = False) -> nn.Module:
     """Build a freshly initialised classifier by name (see the module docstring for sources).
 
     Args:
@@ -183,6 +184,8 @@ def create_model(name: str, num_classes: int = 10, in_channels: int = 3,
         in_channels: channels of the input images, >= 1.
         norm_layer: ``f(num_channels) -> nn.Module`` used for every normalization layer
             (``None``: :class:`torch.nn.BatchNorm2d`). Its modules keep their own init.
+        input_norm: prepend the online input normalization of the revisited batch norm
+            (:class:`distill.bn.WithInputNorm`; Davis & Frank 2022).
 
     Returns:
         A module in training mode mapping float32 ``(N, in_channels, H, W)``, ``H, W >= 8``, to
@@ -194,8 +197,8 @@ def create_model(name: str, num_classes: int = 10, in_channels: int = 3,
     """
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"unknown model name {name!r}; allowed: {', '.join(_REGISTRY)}")
-    num_classes = _check_int("num_classes", num_classes, 2)
-    in_channels = _check_int("in_channels", in_channels, 1)
+    num_classes = check_int("num_classes", num_classes, 2)
+    in_channels = check_int("in_channels", in_channels, 1)
     if norm_layer is None:
         norm_layer = nn.BatchNorm2d
     elif not callable(norm_layer):
@@ -204,4 +207,8 @@ def create_model(name: str, num_classes: int = 10, in_channels: int = 3,
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+    if input_norm:
+        from .bn import WithInputNorm
+
+        model = WithInputNorm(model, in_channels)
     return model

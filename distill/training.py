@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from generator.files import atomic_write
 
+from .bn import BNVariant
 from .checkpoint import ModelInfo, Normalized, load_model, save_model
 
 
@@ -74,7 +75,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.d
 def train_teacher(dataset: str, arch: str, out: str | Path, *, epochs: int = 30, batch_size: int = 128,
                   lr: float = 0.05, weight_decay: float = 5e-4, optimizer: str = "sgd", size: int = 32,
                   augment: str = "off,crop=pad,pad=4", seed: int = 0, device: str = "auto", progress: bool = True,
-                  norm_layer=None, param_groups=None) -> dict:
+                  bn: BNVariant | None = None) -> dict:
     """Supervised training of a teacher on a real dataset; keeps the best validation checkpoint.
 
     Args:
@@ -85,8 +86,8 @@ def train_teacher(dataset: str, arch: str, out: str | Path, *, epochs: int = 30,
         size: input side in pixels.
         augment: :meth:`AugmentConfig.parse` text; mixup (if on) mixes the labels too.
         seed: initialization, batch order and augmentation.
-        norm_layer, param_groups: hooks for the batch-norm study (see ``distill.bn``):
-            ``param_groups(model) -> list[dict]`` builds the optimizer groups.
+        bn: which pieces of the revisited batch norm are on (:class:`distill.bn.BNVariant`;
+            ``None``: standard BN, fixed dataset mean/std, one parameter group).
 
     Returns:
         Summary: best validation accuracy and its epoch, test accuracy of the best checkpoint,
@@ -99,16 +100,21 @@ def train_teacher(dataset: str, arch: str, out: str | Path, *, epochs: int = 30,
     dev = pick_device(device)
     torch.manual_seed(seed)
     train, val, test = (load_real(dataset, split, size=size) for split in ("train", "val", "test"))
-    mean = train.x.mean(dim=(0, 2, 3)).tolist()
-    std = train.x.std(dim=(0, 2, 3)).clamp(min=1e-3).tolist()
-    net = create_model(arch, num_classes=train.num_classes, **({"norm_layer": norm_layer} if norm_layer else {}))
+    bn = bn or BNVariant()
+    if bn.input_norm:                   # the online input normalization replaces the fixed mean/std
+        mean, std = [0.0] * 3, [1.0] * 3
+    else:
+        mean = train.x.mean(dim=(0, 2, 3)).tolist()
+        std = train.x.std(dim=(0, 2, 3)).clamp(min=1e-3).tolist()
+    net = create_model(arch, num_classes=train.num_classes, norm_layer=bn.norm_layer(), input_norm=bn.input_norm)
     model = Normalized(net, mean, std).to(dev)
     config = AugmentConfig.parse(augment)
     augmenter = Augmenter(dataclasses.replace(config, mixup=False)).to(dev)   # labels are mixed below
-    opt = make_optimizer(model, optimizer, lr, weight_decay, param_groups(model) if param_groups else None)
+    opt = make_optimizer(model, optimizer, lr, weight_decay, bn.param_groups(model, lr, weight_decay))
     steps_per_epoch = max(1, len(train.x) // batch_size)
     sched = warmup_cosine(opt, epochs * steps_per_epoch, steps_per_epoch)
-    info = ModelInfo(arch, train.num_classes, size, mean, std, train.classes, {"dataset": dataset, "seed": seed})
+    info = ModelInfo(arch, train.num_classes, size, mean, std, train.classes, {"dataset": dataset, "seed": seed},
+                     options={"input_norm": True} if bn.input_norm else {})
     best, best_epoch, history = -1.0, -1, []
     start = time.perf_counter()
     bar = tqdm(range(epochs), desc=f"teacher {arch}", disable=not progress, dynamic_ncols=True)

@@ -90,6 +90,17 @@ def _weight(text: str) -> float:
     return value
 
 
+def _part(text: str) -> tuple[int, int]:
+    """``I/N``: part I (0-based) of N; N <= the spec's shards is checked once the spec is known."""
+    try:
+        index, count = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--part {text!r} is not I/N: allowed integers 0 <= I < N") from None
+    if count < 1 or not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"--part {text!r} out of range: allowed 0 <= I < N, N >= 1")
+    return index, count
+
+
 def _add_render(sub) -> None:
     p = sub.add_parser(
         "render", help="render a dataset spec into WebDataset shards",
@@ -118,9 +129,19 @@ def _add_render(sub) -> None:
     p.add_argument("--user-weight", type=_weight, help="total weight of the user shaders (default: as --composed-weight)")
     p.add_argument("--time-range", help="iTime range in seconds, MIN,MAX (default 0.1,10)")
     p.add_argument("--workers", type=_positive_int("--workers", 1, 1024),
-                   help="render processes (default: one per NVIDIA GPU, else one per CPU core)")
+                   help="render processes, or Ray actors with --ray (default: one per NVIDIA GPU, else one per "
+                        "CPU core, of the Ray cluster with --ray)")
     p.add_argument("--resume", action="store_true",
-                   help="keep shards whose sha256 matches the manifest, render the rest")
+                   help="keep shards whose sha256 matches manifest.json or a part manifest, render the rest")
+    p.add_argument("--part", type=_part, metavar="I/N",
+                   help="render only part I (0-based) of N contiguous, near-equal ranges of shards, e.g. "
+                        "$JOB_COMPLETION_INDEX/N in a Kubernetes Indexed Job; writes "
+                        "manifest-part-I-of-N.json, not manifest.json, so parts can share --out. Once every "
+                        "part is done, `render --resume` without --part checks them and writes manifest.json")
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="render on Ray actors, one per GPU (else one per CPU; --workers caps them): without "
+                        "ADDRESS start or join a local Ray instance (or $RAY_ADDRESS), else ray.init(ADDRESS), "
+                        "e.g. auto or ray://HOST:10001. Needs pip install 'unnatural[ray]'")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_render)
 
@@ -158,25 +179,46 @@ def build_spec(args: argparse.Namespace) -> DatasetSpec:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
-    from .job import JobError, render_dataset
+    from .job import JobError, part_shards, render_dataset
     from .sampling import ProgramTable
 
+    if args.ray is not None and args.part is not None:
+        raise UsageError("--ray and --part cannot be combined: --ray renders every shard over a Ray cluster, "
+                         "--part one range of them on this machine")
     if args.user_dir is not None and not args.user_dir.is_dir():
         raise UsageError(f"--user-dir {str(args.user_dir)!r} is not a directory")
+    if args.ray is not None:
+        from .ray_launcher import render_dataset_ray, require_ray
+
+        try:
+            require_ray()
+        except JobError as exc:
+            raise UsageError(str(exc)) from None
     try:
         spec = build_spec(args)
         table = ProgramTable(spec)
     except (SpecError, OSError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    if args.part is not None:
+        try:
+            part_shards(spec.num_shards, args.part)
+        except ValueError:
+            raise UsageError(f"--part {args.part[0]}/{args.part[1]} out of range: the spec has {spec.num_shards} "
+                             f"shards, allowed N 1..{spec.num_shards}") from None
     start = time.perf_counter()
     try:
-        manifest = render_dataset(spec, args.out, workers=args.workers, resume=args.resume,
-                                  progress=not args.no_progress, table=table)
+        if args.ray is not None:
+            manifest = render_dataset_ray(spec, args.out, address=args.ray or None, workers=args.workers,
+                                          resume=args.resume, progress=not args.no_progress, table=table)
+        else:
+            manifest = render_dataset(spec, args.out, workers=args.workers, resume=args.resume,
+                                      progress=not args.no_progress, table=table, part=args.part)
     except JobError as exc:
         raise UsageError(str(exc)) from None
     wall = time.perf_counter() - start
     rejected = sum(manifest["rejected"].values())
-    print(f"{manifest['samples']} images in {len(manifest['shards'])} shards -> {args.out} "
+    part = f"part {args.part[0]}/{args.part[1]}: " if args.part is not None else ""
+    print(f"{part}{manifest['samples']} images in {len(manifest['shards'])} shards -> {args.out} "
           f"({wall:.1f} s, {rejected} filtered and replaced, spec {manifest['spec_hash']})")
     return 0
 

@@ -6,6 +6,13 @@ written under a temporary name and renamed when complete; the manifest (also wri
 atomically) lists finished shards with their sha256. ``resume=True`` keeps every shard whose
 file matches its recorded checksum and renders the rest, so a job killed at any moment ends,
 once resumed, with exactly the bytes of an uninterrupted run.
+
+A job can render a subset of the shards: ``part=(I, N)`` renders the I-th of N contiguous
+ranges (several machines sharing one folder, e.g. a Kubernetes Indexed Job) and records them in
+``manifest-part-{I:06d}-of-{N:06d}.json`` instead of ``manifest.json``, which the parts would
+race on; a later full ``resume=True`` run reads every part manifest and writes ``manifest.json``.
+Who renders is pluggable (``runner``): the local process pool here, Ray actors in
+:mod:`generator.ray_launcher`; shards and manifests are written here either way.
 """
 from __future__ import annotations
 
@@ -13,21 +20,25 @@ import json
 import multiprocessing as mp
 import os
 import queue
+import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing, suppress
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from .files import atomic_open, atomic_write, remove_stale_temporaries, sha256_file
+from .files import TMP_MARK, atomic_open, atomic_write, remove_stale_temporaries, sha256_file
 from .sampling import ProgramTable
 from .spec import DatasetSpec
 
 MANIFEST = "manifest.json"
+PART_MANIFEST_GLOB = "manifest-part-*-of-*.json"
 MANIFEST_VERSION = 1
 MANIFEST_INTERVAL_S = 2.0   # rewrite the manifest at most this often while shards finish
 IMAGES_PER_PROGRAM = 32     # aim for this many tiles per draw when grouping shards into tasks
@@ -36,6 +47,38 @@ TASK_BYTES = 256 << 20      # ... but hold at most this much raw pixel data per 
 
 class JobError(RuntimeError):
     """A render job cannot start or continue; the message says why and what to do."""
+
+
+# Who renders a job's shards: ``runner(table, todo, workers)`` renders shard indices ``todo``
+# (ascending) with at most ``workers`` renderers (``None``: the runner's default) and yields
+# ``(images rendered since the last yield, results of finished tasks)``, each result a dict as
+# :func:`render_shards` returns. It raises :class:`JobError` when a renderer dies.
+Runner = Callable[[ProgramTable, list[int], int | None], Iterator[tuple[int, list[dict]]]]
+
+
+def part_shards(num_shards: int, part: tuple[int, int]) -> range:
+    """Shard indices of part ``I`` of ``N`` (``part = (I, N)``, I 0-based).
+
+    The N parts are contiguous and near-equal, as ``numpy.array_split(range(num_shards), N)``:
+    the first ``num_shards % N`` parts hold one shard more.
+
+    Raises:
+        ValueError: N outside ``1..num_shards`` or I outside ``0..N-1`` (the message names
+            the value and the allowed range).
+    """
+    index, count = part
+    if not 1 <= count <= num_shards:
+        raise ValueError(f"part count {count} out of range: allowed 1..{num_shards} (the spec's shards)")
+    if not 0 <= index < count:
+        raise ValueError(f"part index {index} out of range: allowed 0..{count - 1}")
+    size, extra = divmod(num_shards, count)
+    start = index * size + min(index, extra)
+    return range(start, start + size + (index < extra))
+
+
+def part_manifest_name(part: tuple[int, int]) -> str:
+    """``manifest-part-{I:06d}-of-{N:06d}.json``: the manifest of part ``(I, N)``."""
+    return f"manifest-part-{part[0]:06d}-of-{part[1]:06d}.json"
 
 
 def default_workers() -> int:
@@ -58,12 +101,13 @@ def _watch_parent(parent: int) -> None:
         time.sleep(0.5)
 
 
-def start_render_process(parent: int, device: int | None, software_threads: bool):
+def start_render_process(parent: int | None, device: int | None, software_threads: bool):
     """Set up a freshly spawned render process and return its :class:`Renderer`.
 
     Starts a thread that exits the process when ``parent`` (the pid the parent passed in: if it
-    died before this ran, ``getppid()`` is already the reaper's) is gone, then creates the
-    process's one EGL context on EGL device ``device`` (``None``: the default device).
+    died before this ran, ``getppid()`` is already the reaper's) is gone (``None``: no such
+    thread, e.g. in a Ray actor, whose lifetime Ray manages), then creates the process's one EGL
+    context on EGL device ``device`` (``None``: the default device).
     ``software_threads``: several processes share the cores, so llvmpipe renders in the calling
     thread (RESEARCH.md §7: 2 processes x LP_NUM_THREADS=0 beat 1 process x 2 threads by 5x).
 
@@ -72,7 +116,8 @@ def start_render_process(parent: int, device: int | None, software_threads: bool
     """
     if software_threads:
         os.environ.setdefault("LP_NUM_THREADS", "0")
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     from .context import create_context
     from .renderer import Renderer
 
@@ -87,24 +132,35 @@ def _init_worker(table: ProgramTable, progress: mp.Queue, devices: mp.Queue, sof
     _worker.update(table=table, progress=progress, renderer=start_render_process(parent, device, software_threads))
 
 
-def _render_task(shards: list[int]) -> list[dict]:
-    """Render, encode and pack consecutive shards into tar bytes in a worker; the parent only
-    writes them to disk (tarfile's per-member Python cost is spread over the workers).
+def render_shards(table: ProgramTable, renderer, shards: list[int],
+                  on_images: Callable[[int], None] | None = None) -> list[dict]:
+    """Render, encode and pack consecutive shards into tar bytes, in the process that owns
+    ``renderer`` (a pool worker or a Ray actor); the caller only writes them to disk, so
+    tarfile's per-member Python cost is spread over the renderers.
 
     Rendering several shards together groups more images per program (fewer draws, each with
     more tiles); every sample is still a pure function of (spec, index), so each shard's bytes
     do not depend on how shards were grouped.
+
+    Args:
+        table: the job's program table (``table.spec`` is the dataset).
+        renderer: a :class:`~generator.renderer.Renderer` created in this process.
+        shards: consecutive shard indices, ascending.
+        on_images: called with the number of images rendered, as they are.
+
+    Returns:
+        One dict per shard: ``index``, ``tar`` (bytes), ``samples``, ``rejected``
+        (program_id -> count) and ``renderer`` (:func:`~generator.context.gl_info`).
     """
     import io
 
     from .context import gl_info
     from .shard import encode_samples, render_samples, write_tar
 
-    table: ProgramTable = _worker["table"]
     spec = table.spec
     start, stop = spec.shard_range(shards[0]).start, spec.shard_range(shards[-1]).stop
-    samples = render_samples(table, _worker["renderer"], np.arange(start, stop), on_images=_worker["progress"].put)
-    info = gl_info(_worker["renderer"].ctx)
+    samples = render_samples(table, renderer, np.arange(start, stop), on_images=on_images)
+    info = gl_info(renderer.ctx)
     results = []
     for k in shards:
         r = spec.shard_range(k)
@@ -114,6 +170,10 @@ def _render_task(shards: list[int]) -> list[dict]:
         results.append({"index": k, "tar": tar.getvalue(), "samples": len(r),
                         "rejected": dict(sorted(part.rejected.items())), "renderer": info})
     return results
+
+
+def _render_task(shards: list[int]) -> list[dict]:
+    return render_shards(_worker["table"], _worker["renderer"], shards, on_images=_worker["progress"].put)
 
 
 def plan_tasks(spec: DatasetSpec, table: ProgramTable, todo: list[int], workers: int) -> list[list[int]]:
@@ -147,57 +207,140 @@ def _write_shard(out: Path, spec: DatasetSpec, result: dict) -> dict:
 
 
 # -- main side -------------------------------------------------------------------------------
+def run_pool(table: ProgramTable, todo: list[int], workers: int | None) -> Iterator[tuple[int, list[dict]]]:
+    """The local :data:`Runner`: a pool of ``workers`` spawned render processes (``None``:
+    :func:`default_workers`; never more than ``len(todo)``), one EGL context each, GPUs shared
+    round-robin.
+
+    Yields ``(images, results)`` about every 0.2 s; closing the generator cancels the tasks not
+    yet started and waits for the running ones.
+
+    Raises:
+        JobError: a render process died.
+    """
+    from .context import cuda_egl_devices
+
+    workers = max(1, min(workers or default_workers(), len(todo)))
+    ctx = mp.get_context("spawn")
+    progress_q, devices_q = ctx.Queue(), ctx.Queue()
+    gpus = [egl for egl, _ in cuda_egl_devices()]
+    for i in range(workers):
+        if gpus:
+            devices_q.put(gpus[i % len(gpus)])
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(table, progress_q, devices_q, not gpus, os.getpid())) as pool:
+        futures = {pool.submit(_render_task, task) for task in plan_tasks(table.spec, table, todo, workers)}
+        try:
+            while futures:
+                finished, futures = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
+                images = 0
+                while True:
+                    try:
+                        images += progress_q.get_nowait()
+                    except queue.Empty:
+                        break
+                yield images, [result for fut in finished for result in fut.result()]
+        except BrokenProcessPool as exc:
+            raise JobError(f"a render process died ({exc}); finished shards are kept: rerun with --resume") from exc
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+
 def _check_writable(out: Path) -> None:
+    # A probe name of this host and process: parts of one job share the folder from several
+    # machines (same pids in containers), and one's unlink must not hit another's probe.
+    probe = out / f".write-test-{socket.gethostname()}-{os.getpid()}"
     try:
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write(out / ".write-test", b"")
-        (out / ".write-test").unlink()
+        atomic_write(probe, b"")
+        probe.unlink()
     except OSError as exc:
         raise JobError(f"output directory {str(out)!r} is not writable ({exc.strerror or exc})") from exc
 
 
-def _manifest(spec: DatasetSpec, table: ProgramTable, shards: dict[int, dict], renderer_info: dict | None) -> dict:
+def _manifest(spec: DatasetSpec, table: ProgramTable, shards: dict[int, dict], renderer_info: dict | None,
+              part: tuple[int, int] | None = None) -> dict:
+    """The manifest of finished ``shards`` (index -> entry); a part's adds ``part`` and is
+    ``complete`` once its own shards are. ``manifest.json`` has no ``part`` key."""
     entries = [shards[k] for k in sorted(shards)]
     rejected: Counter = Counter()
     for entry in entries:
         rejected.update(entry["rejected"])
-    return {
+    manifest = {
         "manifest_version": MANIFEST_VERSION,
         "spec": spec.to_dict(),
         "spec_hash": spec.spec_hash,
         "programs_digest": table.programs_digest,
         "classes": table.classes,
         "num_shards": spec.num_shards,
-        "complete": len(entries) == spec.num_shards,
+    }
+    wanted = spec.num_shards
+    if part is not None:
+        r = part_shards(spec.num_shards, part)
+        manifest["part"] = {"index": part[0], "count": part[1], "shards": [r.start, r.stop]}
+        wanted = len(r)
+    manifest.update({
+        "complete": len(entries) == wanted,
         "samples": sum(e["samples"] for e in entries),
         "rejected": dict(sorted(rejected.items())),
         "renderer": renderer_info,
         "shards": entries,
-    }
+    })
+    return manifest
 
 
-def _write_manifest(out: Path, manifest: dict) -> None:
-    atomic_write(out / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode())
+def _write_manifest(out: Path, manifest: dict, name: str = MANIFEST) -> None:
+    atomic_write(out / name, (json.dumps(manifest, indent=1) + "\n").encode())
 
 
-def _verified_shards(out: Path, spec: DatasetSpec, table: ProgramTable) -> dict[int, dict]:
-    path = out / MANIFEST
-    try:
-        old = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise JobError(f"--resume: cannot read {path} ({exc}); delete the folder or choose another --out") from exc
-    for key, now in (("spec_hash", spec.spec_hash), ("programs_digest", table.programs_digest)):
-        if old.get(key) != now:
-            raise JobError(
-                f"--resume: {out} was rendered from a different spec or shader library "
-                f"({key} {old.get(key)} != {now}); choose another --out"
-            )
-    kept = {}
-    for entry in old.get("shards", []):
-        shard = out / entry["name"]
-        if shard.is_file() and shard.stat().st_size == entry["bytes"] and sha256_file(shard) == entry["sha256"]:
-            kept[int(entry["index"])] = entry
-    return kept
+def _manifest_paths(out: Path) -> list[Path]:
+    """``manifest.json`` and every part manifest in ``out`` that exist, in name order."""
+    return [p for p in [out / MANIFEST, *sorted(out.glob(PART_MANIFEST_GLOB))] if p.is_file()]
+
+
+def _verified_shards(out: Path, spec: DatasetSpec, table: ProgramTable,
+                     wanted: range) -> tuple[dict[int, dict], dict | None]:
+    """Shards in ``wanted`` that a manifest of ``out`` (``manifest.json`` or a part's) lists and
+    whose file still has the recorded size and sha256, and the first recorded renderer info.
+
+    Raises:
+        JobError: a manifest is unreadable, or records another spec or shader library.
+    """
+    kept: dict[int, dict] = {}
+    renderer_info = None
+    for path in _manifest_paths(out):
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise JobError(f"--resume: cannot read {path} ({exc}); delete it or choose another --out") from exc
+        for key, now in (("spec_hash", spec.spec_hash), ("programs_digest", table.programs_digest)):
+            if old.get(key) != now:
+                raise JobError(
+                    f"--resume: {path} was rendered from a different spec or shader library "
+                    f"({key} {old.get(key)} != {now}); choose another --out"
+                )
+        renderer_info = renderer_info or old.get("renderer")
+        for entry in old.get("shards", []):
+            k = int(entry["index"])
+            if k in kept or k not in wanted:
+                continue
+            shard = out / entry["name"]
+            if shard.is_file() and shard.stat().st_size == entry["bytes"] and sha256_file(shard) == entry["sha256"]:
+                kept[k] = entry
+    return kept, renderer_info
+
+
+def _remove_stale_part_temporaries(out: Path, spec: DatasetSpec, shards: range, manifest_name: str) -> None:
+    # Only this part's own leftovers: the other parts sharing the folder may be writing theirs.
+    prefix = f"{spec.name}-"
+    for tmp in out.glob(f".*{TMP_MARK}*"):
+        target = tmp.name[1:].rsplit(TMP_MARK, 1)[0]
+        digits = target[len(prefix):-len(".tar")] if target.startswith(prefix) and target.endswith(".tar") else ""
+        mine = digits.isdigit() and int(digits) in shards and target == spec.shard_name(int(digits))
+        if mine or target == manifest_name:
+            with suppress(FileNotFoundError):
+                tmp.unlink()
 
 
 def render_dataset(
@@ -207,70 +350,74 @@ def render_dataset(
     resume: bool = False,
     progress: bool = True,
     table: ProgramTable | None = None,
+    part: tuple[int, int] | None = None,
+    runner: Runner | None = None,
 ) -> dict:
-    """Render every shard of ``spec`` into ``out_dir`` and return the manifest.
+    """Render the shards of ``spec`` (all, or one part) into ``out_dir`` and return the manifest.
 
     Args:
         spec: the dataset.
-        out_dir: output folder (created). Holds ``{name}-{k:06d}.tar`` and ``manifest.json``.
-        workers: render processes; ``None`` = :func:`default_workers`.
-        resume: keep verified shards of an earlier run of the same spec, render the rest.
+        out_dir: output folder (created). Holds ``{name}-{k:06d}.tar`` and ``manifest.json``
+            (``manifest-part-{I:06d}-of-{N:06d}.json`` for a part).
+        workers: renderers (render processes, or Ray actors); ``None`` = the runner's default
+            (:func:`default_workers` for the local pool).
+        resume: keep the shards that ``manifest.json`` or any part manifest in ``out_dir``
+            lists and whose files still match their sha256; render the rest. Without it, a
+            full job refuses a folder holding any manifest, a part one holding ``manifest.json``
+            or its own part manifest (parts share a folder).
         progress: show a tqdm bar (images/s).
         table: a prepared :class:`ProgramTable` (built from ``spec`` when ``None``).
+        part: ``(I, N)``: render only part I (0-based) of N contiguous near-equal shard ranges
+            (:func:`part_shards`) and write its part manifest instead of ``manifest.json``.
+        runner: who renders (:data:`Runner`); ``None`` = :func:`run_pool`, the local processes.
+            Called only when some shard is left to render.
 
     Raises:
+        ValueError: ``part`` out of range (N in 1..num_shards, I in 0..N-1).
         JobError: folder not writable, an existing dataset without ``resume``, a resume
-            against a different spec, or a render process that died.
+            against a different spec, or a renderer that died.
     """
     out = Path(out_dir)
+    wanted = range(spec.num_shards) if part is None else part_shards(spec.num_shards, part)
+    name = MANIFEST if part is None else part_manifest_name(part)
     _check_writable(out)
     table = table or ProgramTable(spec)
-    if (out / MANIFEST).exists() and not resume:
-        raise JobError(f"{out} already holds a dataset ({MANIFEST}); pass --resume to continue it or choose another --out")
-    remove_stale_temporaries(out)
-    done = _verified_shards(out, spec, table) if resume and (out / MANIFEST).exists() else {}
-    todo = [k for k in range(spec.num_shards) if k not in done]
-    workers = max(1, min(workers or default_workers(), len(todo) or 1))
-    renderer_info = None
-    bar = tqdm(total=spec.images, initial=sum(e["samples"] for e in done.values()), unit="img",
-               desc=f"render {spec.name}", disable=not progress, dynamic_ncols=True, smoothing=0.1)
+    if not resume:
+        clashes = [out / MANIFEST, out / name] if part is not None else _manifest_paths(out)
+        existing = next((p for p in clashes if p.exists()), None)
+        if existing is not None:
+            raise JobError(f"{out} already holds a dataset ({existing.name}); pass --resume to continue it "
+                           "or choose another --out")
+    if part is None:
+        remove_stale_temporaries(out)
+    else:
+        _remove_stale_part_temporaries(out, spec, wanted, name)
+    done, renderer_info = _verified_shards(out, spec, table, wanted) if resume else ({}, None)
+    todo = [k for k in wanted if k not in done]
+    first, last = spec.shard_range(wanted[0]), spec.shard_range(wanted[-1])
+    desc = f"render {spec.name}" + (f" part {part[0]}/{part[1]}" if part is not None else "")
+    bar = tqdm(total=last.stop - first.start, initial=sum(e["samples"] for e in done.values()), unit="img",
+               desc=desc, disable=not progress, dynamic_ncols=True, smoothing=0.1)
     if todo:
-        ctx = mp.get_context("spawn")
-        progress_q, devices_q = ctx.Queue(), ctx.Queue()
-        from .context import cuda_egl_devices
-
-        gpus = [egl for egl, _ in cuda_egl_devices()]
-        for i in range(workers):
-            if gpus:
-                devices_q.put(gpus[i % len(gpus)])
         last_write = 0.0
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(table, progress_q, devices_q, not gpus, os.getpid())) as pool:
-            futures = {pool.submit(_render_task, task) for task in plan_tasks(spec, table, todo, workers)}
+        with closing((runner or run_pool)(table, todo, workers)) as results:
             try:
-                while futures:
-                    finished, futures = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
-                    while True:
-                        try:
-                            bar.update(progress_q.get_nowait())
-                        except queue.Empty:
-                            break
-                    for fut in finished:
-                        for result in fut.result():
-                            renderer_info = result["renderer"]
-                            done[result["index"]] = _write_shard(out, spec, result)
-                    if finished and (time.monotonic() - last_write > MANIFEST_INTERVAL_S or not futures):
-                        _write_manifest(out, _manifest(spec, table, done, renderer_info))
+                for images, finished in results:
+                    bar.update(images)
+                    for result in finished:
+                        renderer_info = result["renderer"]
+                        done[result["index"]] = _write_shard(out, spec, result)
+                    if finished and time.monotonic() - last_write > MANIFEST_INTERVAL_S:
+                        _write_manifest(out, _manifest(spec, table, done, renderer_info, part), name)
                         last_write = time.monotonic()
-            except BrokenProcessPool as exc:
-                _write_manifest(out, _manifest(spec, table, done, renderer_info))
-                raise JobError(f"a render process died ({exc}); finished shards are kept: rerun with --resume") from exc
             except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                _write_manifest(out, _manifest(spec, table, done, renderer_info))
+                # Whatever stopped the job (a dead renderer, a full disk, Ctrl-C), record the
+                # shards already written so that --resume keeps them; with none, leave the folder
+                # free for a plain rerun (e.g. after a wrong --ray address).
+                if done or (out / name).exists():
+                    _write_manifest(out, _manifest(spec, table, done, renderer_info, part), name)
                 raise
     bar.close()
-    manifest = _manifest(spec, table, done, renderer_info)
-    _write_manifest(out, manifest)
+    manifest = _manifest(spec, table, done, renderer_info, part)
+    _write_manifest(out, manifest, name)
     return manifest

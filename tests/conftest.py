@@ -27,6 +27,19 @@ def renderer() -> Renderer:
     return Renderer()
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module: when other processes share the 2 cores, two OpenMP
+    threads spin against each other (a cnn training step measured 8x slower); one thread is also
+    deterministic."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)

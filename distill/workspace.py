@@ -1,0 +1,39 @@
+"""Inputs the experiment and the studies share, made once per run folder and kept for reruns:
+a teacher trained on a real dataset and a shader-image shard set at the teacher's input size."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def ensure_teacher(path: str | Path, dataset: str, arch: str, size: int, *, epochs: int = 30,
+                   batch_size: int = 128, lr: float = 0.05, seed: int = 0, progress: bool = True) -> dict:
+    """Train a teacher (standard BN, pad-crop of ``size // 8`` px) into ``path`` unless its
+    summary (``path`` with ``.json``) exists; returns the summary. A rerun keeps the teacher its
+    students were distilled from."""
+    from .training import train_teacher
+
+    path = Path(path)
+    if path.with_suffix(".json").is_file() and path.is_file():
+        return json.loads(path.with_suffix(".json").read_text())
+    return train_teacher(dataset, arch, path, epochs=epochs, batch_size=batch_size, lr=lr, size=size,
+                         augment=f"off,crop=pad,pad={max(1, size // 8)}", seed=seed, progress=progress)
+
+
+def ensure_shards(folder: str | Path, size: int, images: int = 20_000, seed: int = 0, progress: bool = True):
+    """Render ``images`` shader images of the default mix at ``size`` px (npy, 1,000 per shard)
+    into ``folder`` (resuming a partial render); returns ``(spec, brace pattern of the shards)``."""
+    from generator.job import render_dataset
+    from generator.spec import DatasetSpec
+
+    spec = DatasetSpec(name="shaders", seed=seed, width=size, height=size, images=images, images_per_shard=1000,
+                       format="npy")
+    folder = Path(folder)
+    render_dataset(spec, folder, resume=(folder / "manifest.json").exists(), progress=progress)
+    return spec, str(folder / f"shaders-{{000000..{spec.num_shards - 1:06d}}}.tar")
+
+
+def synthetic_augment(size: int) -> str:
+    """RESEARCH.md §1's synthetic-data augmentation with the pad-crop (4..12 px at 32 px) scaled
+    to ``size``: at 16 px the unscaled pad wrecked even real-data KD (docs/RESULTS.md)."""
+    return f"synthetic,pad={max(1, round(size / 8))}:{max(2, round(3 * size / 8))}"
