@@ -40,6 +40,7 @@ bench: install
 	$(PY) bench/render.py
 	$(PY) bench/stream.py
 	$(PY) bench/kd.py
+	$(PY) bench/quant.py
 
 experiment-digits: install
 	$(PY) -m distill.experiment --out runs/digits

@@ -337,6 +337,8 @@ def run_study(study: PTQStudy, out: str | Path, progress: bool = True, doc: str 
     if (out / "study.json").exists() and json.loads((out / "study.json").read_text()) != settings:
         raise ValueError(f"{out} holds a study with other settings ({out / 'study.json'}); use another --out")
     atomic_write(out / "study.json", (json.dumps(settings, indent=1) + "\n").encode())
+    if (out / "results.json").is_file():            # finished: only the report is written again
+        return write_report(json.loads((out / "results.json").read_text()), out, doc)
     dev = pick_device(device)
     started = time.perf_counter()
     teacher_path = study.teacher or str(out / "teacher.pt")
@@ -398,14 +400,16 @@ def write_report(results: dict, out: Path, doc: str | Path | None = None) -> dic
     study, rows = results["study"], results["rows"]
     b = study["budget"]
     body = [[r["network"], _pct(r["fp"]), _pct(r.get("own")),
-             "–" if "own" not in r else f"{100 * (r['fp'] - r['own']):+.1f}".replace("+-", "-"),
+             "–" if "own" not in r else f"{100 * (r['fp'] - r['own']):.1f}",
              _pct(r["uniform8"]), _pct(r["uniform_budget"]), f"{_pct(r['random_mean'])} / {_pct(r['random_min'])}",
              _pct(r["worst"]), f"{100 * (r['fp'] - r['worst']):.1f}"] for r in rows]
     table = markdown_table(["network", "float", "own policy", "drop (own)", "W8A8", f"uniform {int(b)}-bit",
                             "random (mean / min)", "worst-case search", "drop (worst)"], body)
     ao = results["ao_cross_check"]
-    report = (f"{study['arch']} teacher and students on {study['dataset']} at {study['size']} px; budget: mean bits "
-              f"<= {b:g} over {'examples and ' if study['per_example'] else ''}layers; (A) {study['kd_steps']} KD steps, "
+    data = study["data"] or "shader images rendered here"
+    report = (f"{study['arch']} teacher and students on {study['dataset']} at {study['size']} px, KD on `{data}`; "
+              f"budget: mean bits = {b:g} per layer{' and example' if study['per_example'] else ''}; "
+              f"(A) {study['kd_steps']} KD steps, "
               f"(B) {study['pair_steps']} steps per pair (alpha {study['alpha']:g}); test accuracy %, drops in points; "
               f"{results['seconds'] / 60:.1f} min on {results['device']}.\n\n{table}\n\n"
               f"torch.ao dynamic int8 cross-check (teacher's Linear head, {ao.get('engine', '?')}): max |logit "
@@ -427,8 +431,9 @@ def write_report(results: dict, out: Path, doc: str | Path | None = None) -> dic
     fig.tight_layout()
     save_figure(fig, out / "ptq.png")
     if doc is not None:
-        image = Path(doc).parent / f"ptq-{study['dataset'].split(':')[0]}.png"
+        image = Path(doc).parent / f"{out.name}-{study['dataset'].split(':')[0]}.png"
         atomic_write(image, (out / "ptq.png").read_bytes())
-        replace_section(doc, "study-ptq", f"### Dynamic PTQ: detrimental vs robust pairs\n\n`unnatural study ptq`: "
-                                          f"{report}\n![accuracy per network and policy]({image.name})\n")
+        replace_section(doc, f"study-ptq-{out.name}", f"### Dynamic PTQ: detrimental vs robust pairs ({out.name})\n\n"
+                                                      f"`unnatural study ptq`: {report}\n"
+                                                      f"![accuracy per network and policy]({image.name})\n")
     return {"results": results, "report": report, "plot": out / "ptq.png"}

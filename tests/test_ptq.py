@@ -64,8 +64,8 @@ def test_detrimental_pair_drops_more_than_robust_pair(teacher, tmp_path):
 
 def test_study_cli_end_to_end(teacher, tmp_path):
     out = tmp_path / "study"
-    args = ["study", "ptq", "--teacher", str(teacher), "--data", "digits", "--arch", "cnn", "--kd-steps", "20",
-            "--pair-steps", "8", "--search-steps", "3", "--random-policies", "2", "--budget", "6",
+    args = ["study", "ptq", "--teacher", str(teacher), "--data", "digits", "--arch", "cnn", "--kd-steps", "12",
+            "--pair-steps", "4", "--search-steps", "2", "--random-policies", "2", "--budget", "6",
             "--out", str(out), "--doc", str(tmp_path / "RESULTS.md"), "--no-progress"]
     r = run_cli(*args, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -80,10 +80,11 @@ def test_study_cli_end_to_end(teacher, tmp_path):
     assert "own" in results["rows"][2] and "own" not in results["rows"][0]
     assert results["ao_cross_check"]["max_abs_diff"] < 0.05 * results["ao_cross_check"]["max_abs_logit"]
     assert (out / "ptq.png").read_bytes()[:4] == b"\x89PNG"
-    assert "study-ptq:begin" in (tmp_path / "RESULTS.md").read_text()
-    # a rerun reuses (A) and (B); other settings in the same folder are refused with exit code 2
-    stamps = {p: p.stat().st_mtime_ns for p in (out / "student-kd" / "student.pt", out / "pair-robust" / "student.pt")}
+    assert "study-ptq-study:begin" in (tmp_path / "RESULTS.md").read_text()
+    # a rerun of a finished study only writes the report again; other settings are refused (exit 2)
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "student-kd" / "student.pt", out / "results.json")}
     r = run_cli(*args, timeout=600)
-    assert r.returncode == 0 and all(p.stat().st_mtime_ns == t for p, t in stamps.items())
+    assert r.returncode == 0 and "| student, robust pair (B) |" in r.stdout
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())
     r = run_cli(*[a if a != "6" else "5" for a in args])
     assert r.returncode == 2 and "other settings" in r.stderr
