@@ -13,7 +13,8 @@ ECCV 2022, arXiv:2110.13989; RESEARCH.md §4), as three independent switches:
   layer's), beta frozen at 0; batch statistics in training, running statistics at evaluation.
 
 :data:`VARIANTS` names the settings of the study: ``baseline`` (all off), ``revisited`` (all
-on) and the ablations ``init``, ``update``, ``input``.
+on), the ablations ``init``, ``update``, ``input``, and ``init+update`` (revisited without the
+input layer).
 """
 from __future__ import annotations
 
@@ -82,6 +83,7 @@ VARIANTS: dict[str, BNVariant] = {
     "init": BNVariant(init=True),
     "update": BNVariant(update=True),
     "input": BNVariant(input_norm=True),
+    "init+update": BNVariant(init=True, update=True),   # revisited without the input layer
 }
 
 

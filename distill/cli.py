@@ -126,7 +126,7 @@ def add_commands(sub, positive_int, positive_float) -> None:
     b.add_argument("--arch", default="resnet8", help="model (default resnet8)")
     b.add_argument("--seeds", type=_seeds, default="1-15", help="seeds, e.g. 1-15 or 1,2,5 (default 1-15)")
     b.add_argument("--variants", type=_variants, default=None,
-                   help="comma list of baseline, revisited, init, update, input (default: all)")
+                   help="comma list of baseline, revisited, init, update, input, init+update (default: all)")
     b.add_argument("--size", type=positive_int("--size", 8, 512), default=16, help="input side in pixels (default 16)")
     b.add_argument("--batch-size", type=positive_int("--batch-size", 2, 65_536), default=128)
     b.add_argument("--lr", type=positive_float("--lr"), default=0.05)

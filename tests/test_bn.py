@@ -93,7 +93,7 @@ def test_input_norm_model_round_trips_through_a_model_file(tmp_path):
 
 
 def test_variant_names_and_bad_values():
-    assert set(VARIANTS) == {"baseline", "revisited", "init", "update", "input"}
+    assert set(VARIANTS) == {"baseline", "revisited", "init", "update", "input", "init+update"}
     assert variant("revisited") == BNVariant(init=True, update=True, input_norm=True)
     with pytest.raises(ValueError, match="'fancy'.*allowed baseline"):
         variant("fancy")
