@@ -53,6 +53,13 @@ class BNVariant:
         if self.lr_divisor < 1:
             raise ValueError(f"lr_divisor {self.lr_divisor} is out of range: allowed >= 1")
 
+    @property
+    def model_options(self) -> dict:
+        """Extra :func:`distill.models.create_model` arguments of this variant, also stored in
+        model files (``ModelInfo.options``) so the model loads back: ``{"input_norm": True}`` or
+        ``{}``."""
+        return {"input_norm": True} if self.input_norm else {}
+
     def norm_layer(self):
         """The ``norm_layer(num_channels)`` factory for :func:`distill.models.create_model`."""
         return partial(batch_norm, scale_init=self.scale_init) if self.init else nn.BatchNorm2d

@@ -193,7 +193,7 @@ def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, ou
     size = tinfo.input_size
     torch.manual_seed(config.seed)
     bn = bn or BNVariant()
-    net = create_model(student_arch, num_classes=tinfo.num_classes, norm_layer=bn.norm_layer(), input_norm=bn.input_norm)
+    net = create_model(student_arch, num_classes=tinfo.num_classes, norm_layer=bn.norm_layer(), **bn.model_options)
     mean, std = ([0.0] * 3, [1.0] * 3) if bn.input_norm else (tinfo.mean, tinfo.std)
     student = Normalized(net, mean, std).to(dev)
     if cuda:
@@ -222,7 +222,7 @@ def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, ou
         next(batches)
     info = ModelInfo(student_arch, tinfo.num_classes, size, mean, std, tinfo.classes,
                      {"teacher": str(teacher_path), "data": data_label, "config": asdict(config)},
-                     options={"input_norm": True} if bn.input_norm else {})
+                     options=bn.model_options)
 
     def save_checkpoint() -> None:
         if rank != 0:

@@ -18,7 +18,7 @@ from generator.files import atomic_write
 
 from .bn import VARIANTS, variant
 from .report import box_strip_plot, compare_to_baseline, comparison_table, replace_section
-from .workspace import ensure_shards, ensure_teacher, synthetic_augment
+from .workspace import ensure_shards, ensure_teacher, synthetic_augment, teacher_augment
 
 RESULTS, SETTINGS, REPORT = "results.jsonl", "study.json", "report.md"
 
@@ -110,7 +110,7 @@ def _run_one(study: BNStudy, name: str, seed: int, out: Path, kd: dict | None, p
     if study.setting == "teacher":
         summary = train_teacher(study.dataset, study.arch, out / "runs" / f"{name}-seed{seed}.pt", epochs=study.epochs,
                                 batch_size=study.batch_size, lr=study.lr, size=study.size,
-                                augment=f"off,crop=pad,pad={max(1, study.size // 8)}", seed=seed, progress=progress,
+                                augment=teacher_augment(study.size), seed=seed, progress=progress,
                                 bn=bn)
         return {"test_acc": summary["test_acc"], "best_val_acc": summary["best_val_acc"], "seconds": summary["seconds"]}
     config = DistillConfig(steps=study.steps, batch_size=study.batch_size, lr=study.lr,

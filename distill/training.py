@@ -106,7 +106,7 @@ def train_teacher(dataset: str, arch: str, out: str | Path, *, epochs: int = 30,
     else:
         mean = train.x.mean(dim=(0, 2, 3)).tolist()
         std = train.x.std(dim=(0, 2, 3)).clamp(min=1e-3).tolist()
-    net = create_model(arch, num_classes=train.num_classes, norm_layer=bn.norm_layer(), input_norm=bn.input_norm)
+    net = create_model(arch, num_classes=train.num_classes, norm_layer=bn.norm_layer(), **bn.model_options)
     model = Normalized(net, mean, std).to(dev)
     config = AugmentConfig.parse(augment)
     augmenter = Augmenter(dataclasses.replace(config, mixup=False)).to(dev)   # labels are mixed below
@@ -114,7 +114,7 @@ def train_teacher(dataset: str, arch: str, out: str | Path, *, epochs: int = 30,
     steps_per_epoch = max(1, len(train.x) // batch_size)
     sched = warmup_cosine(opt, epochs * steps_per_epoch, steps_per_epoch)
     info = ModelInfo(arch, train.num_classes, size, mean, std, train.classes, {"dataset": dataset, "seed": seed},
-                     options={"input_norm": True} if bn.input_norm else {})
+                     options=bn.model_options)
     best, best_epoch, history = -1.0, -1, []
     start = time.perf_counter()
     bar = tqdm(range(epochs), desc=f"teacher {arch}", disable=not progress, dynamic_ncols=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 def ensure_teacher(path: str | Path, dataset: str, arch: str, size: int, *, epochs: int = 30,
                    batch_size: int = 128, lr: float = 0.05, seed: int = 0, progress: bool = True) -> dict:
-    """Train a teacher (standard BN, pad-crop of ``size // 8`` px) into ``path`` unless its
+    """Train a teacher (standard BN, :func:`teacher_augment`) into ``path`` unless its
     summary (``path`` with ``.json``) exists; returns the summary. A rerun keeps the teacher its
     students were distilled from."""
     from .training import train_teacher
@@ -17,7 +17,7 @@ def ensure_teacher(path: str | Path, dataset: str, arch: str, size: int, *, epoc
     if path.with_suffix(".json").is_file() and path.is_file():
         return json.loads(path.with_suffix(".json").read_text())
     return train_teacher(dataset, arch, path, epochs=epochs, batch_size=batch_size, lr=lr, size=size,
-                         augment=f"off,crop=pad,pad={max(1, size // 8)}", seed=seed, progress=progress)
+                         augment=teacher_augment(size), seed=seed, progress=progress)
 
 
 def ensure_shards(folder: str | Path, size: int, images: int = 20_000, seed: int = 0, progress: bool = True):
@@ -31,6 +31,11 @@ def ensure_shards(folder: str | Path, size: int, images: int = 20_000, seed: int
     folder = Path(folder)
     render_dataset(spec, folder, resume=(folder / "manifest.json").exists(), progress=progress)
     return spec, str(folder / f"shaders-{{000000..{spec.num_shards - 1:06d}}}.tar")
+
+
+def teacher_augment(size: int) -> str:
+    """Supervised teachers' augmentation: pad-crop by ``size // 8`` px (4 px at 32 px), nothing else."""
+    return f"off,crop=pad,pad={max(1, size // 8)}"
 
 
 def synthetic_augment(size: int) -> str:

@@ -439,13 +439,18 @@ def check_gpu(container: dict) -> None:
     assert CAPABILITIES <= capability_set(env.get("NVIDIA_DRIVER_CAPABILITIES", ""))
 
 
+def workload(path, kind: str):
+    """``(documents, the one workload of kind, its pod spec, its one container)`` of a manifest."""
+    docs = load_documents(path)
+    resource = one(docs, kind)
+    pod = resource["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    return docs, resource, pod, container
+
+
 @pytest.fixture(scope="module")
 def render_job():
-    docs = load_documents(RENDER_JOB)
-    job = one(docs, "Job")
-    pod = job["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    return docs, job, pod, container
+    return workload(RENDER_JOB, "Job")
 
 
 def test_job_is_indexed_with_parts_matching_completions(render_job):
@@ -511,11 +516,7 @@ def test_job_volumes_spec_and_gpu(render_job, tmp_path):
 
 @pytest.fixture(scope="module")
 def server_manifests():
-    docs = load_documents(SERVER)
-    deployment = one(docs, "Deployment")
-    pod = deployment["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    return docs, deployment, pod, container
+    return workload(SERVER, "Deployment")
 
 
 def container_port(container: dict, port) -> int:
