@@ -98,7 +98,7 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     pip install --no-deps /opt/unnatural/src \
     && rm -rf /opt/unnatural/src/build \
     && unnatural --help > /dev/null \
-    && python -c 'from generator.context import create_context; create_context().release()'
+    && python -c 'from unnatural.generator.context import create_context; create_context().release()'
 # ^ the last line proves at build time that EGL + Mesa give a GL 3.3 context in this image.
 
 # A fixed non-root uid/gid (10001) so that volumes can be chowned to it on the host

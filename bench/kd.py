@@ -1,7 +1,7 @@
 """Benchmark: KD steps/s with batches from local shards, from the server over loopback, and from
 in-memory tensors (the ceiling: no data loading at all).
 
-A step is the trainer's whole step (`distill.kd.distill`): uint8 -> float on the device,
+A step is the trainer's whole step (`unnatural.distill.kd.distill`): uint8 -> float on the device,
 the synthetic augmentation recipe, teacher forward, student forward/backward, SGD. Teacher and
 student are untrained `resnet8` models at 32x32 (speed does not depend on the weights). The
 shards hold the default mix at 32x32 npy; the server renders the same spec on demand with
@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from distill.checkpoint import ModelInfo, Normalized, save_model  # noqa: E402
-from distill.kd import DistillConfig, distill, image_source  # noqa: E402
-from distill.models import create_model  # noqa: E402
-from generator.job import render_dataset  # noqa: E402
-from generator.spec import DatasetSpec  # noqa: E402
-from server.process import ServerProcess  # noqa: E402
+from unnatural.distill.checkpoint import ModelInfo, Normalized, save_model  # noqa: E402
+from unnatural.distill.kd import DistillConfig, distill, image_source  # noqa: E402
+from unnatural.distill.models import create_model  # noqa: E402
+from unnatural.generator.job import render_dataset  # noqa: E402
+from unnatural.generator.spec import DatasetSpec  # noqa: E402
+from unnatural.server.process import ServerProcess  # noqa: E402
 
 SIZE = 32
 

@@ -1,4 +1,4 @@
-"""Benchmark: the cost of dynamic fake quantization (distill.quant.DynamicQuantizer) on a
+"""Benchmark: the cost of dynamic fake quantization (unnatural.distill.quant.DynamicQuantizer) on a
 forward pass, per model, against the float model.
 
 Modes: ``float`` (the quantizer attached, every layer at float: the wrapper's overhead only),
@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from distill.models import create_model  # noqa: E402
-from distill.policy import random_policy  # noqa: E402
-from distill.quant import DynamicQuantizer  # noqa: E402
+from unnatural.distill.models import create_model  # noqa: E402
+from unnatural.distill.policy import random_policy  # noqa: E402
+from unnatural.distill.quant import DynamicQuantizer  # noqa: E402
 
 
 def median_ms(model, x, repeats: int) -> float:

@@ -28,12 +28,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from generator import job  # noqa: E402
-from generator.encoders import make_encoder  # noqa: E402
-from generator.renderer import Renderer  # noqa: E402
-from generator.sampling import ProgramTable  # noqa: E402
-from generator.shard import render_samples  # noqa: E402
-from generator.spec import DatasetSpec  # noqa: E402
+from unnatural.generator import job  # noqa: E402
+from unnatural.generator.encoders import make_encoder  # noqa: E402
+from unnatural.generator.renderer import Renderer  # noqa: E402
+from unnatural.generator.sampling import ProgramTable  # noqa: E402
+from unnatural.generator.shard import render_samples  # noqa: E402
+from unnatural.generator.spec import DatasetSpec  # noqa: E402
 
 IMAGES = {32: 60_000, 64: 20_000, 128: 6_000, 256: 2_000}    # end-to-end images per size
 NAIVE_IMAGES = {32: 3_000, 64: 2_000, 128: 1_000, 256: 400}

@@ -38,9 +38,9 @@ import httpx  # noqa: E402
 import torch  # noqa: E402
 import webdataset as wds  # noqa: E402
 
-from generator.job import render_dataset  # noqa: E402
-from generator.spec import DatasetSpec  # noqa: E402
-from server.process import ServerProcess  # noqa: E402
+from unnatural.generator.job import render_dataset  # noqa: E402
+from unnatural.generator.spec import DatasetSpec  # noqa: E402
+from unnatural.server.process import ServerProcess  # noqa: E402
 
 IMAGES = {32: 40_000, 64: 16_000, 128: 4_000}
 PAGE = os.sysconf("SC_PAGE_SIZE")

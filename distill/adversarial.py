@@ -1,6 +1,6 @@
 """Adversarial samples at the teacher's decision boundary.
 
-Frank & Davis (arXiv:2310.13782; RESEARCH.md §1): an L-infinity iterative attack (BIM, Kurakin
+Frank & Davis (arXiv:2310.13782; docs/METHODS.md §1): an L-infinity iterative attack (BIM, Kurakin
 et al. 2017) on the teacher's cross-entropy, targeted towards a class t. The pair of iterates
 just before and just after the teacher's decision crosses to t is kept, and each is pushed one
 step deeper into its own class: 4 new samples per original, all near the boundary, where soft

@@ -1,6 +1,6 @@
 """Teacher class balancing of a stream of synthetic images.
 
-Frank & Davis (arXiv:2411.12817, RESEARCH.md §1) filter the OpenGL set through the teacher so
+Frank & Davis (arXiv:2411.12817, docs/METHODS.md §1) filter the OpenGL set through the teacher so
 that the teacher's argmax predictions are class-balanced, and name a near-uniform argmax
 histogram (normalized entropy H(p)/log K) as the first criterion of a good KD set. Here the set
 is a stream, so balancing is rejection sampling with running estimates: a sample the teacher
@@ -63,7 +63,7 @@ class ClassBalancer:
 
 def normalized_entropy(histogram: torch.Tensor) -> float:
     """H(p) / log K of a class histogram (``(K,)`` counts): 1 for uniform, 0 for one class
-    (criterion (a) of arXiv:2411.12817, RESEARCH.md §1)."""
+    (criterion (a) of arXiv:2411.12817, docs/METHODS.md §1)."""
     counts = histogram.to(torch.float64)
     total = counts.sum()
     if total <= 0:

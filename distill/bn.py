@@ -1,5 +1,5 @@
 """Revisited batch-norm initialization (Davis & Frank, "Revisiting Batch Norm Initialization",
-ECCV 2022, arXiv:2110.13989; RESEARCH.md §4), as three independent switches:
+ECCV 2022, arXiv:2110.13989; docs/METHODS.md §4), as three independent switches:
 
 * ``init``: every BN scale gamma starts at a constant < 1 (default 0.1) instead of 1, shift 0
   (§4 of the paper: the normalized output's scale is what the first updates cannot fix).
@@ -55,13 +55,13 @@ class BNVariant:
 
     @property
     def model_options(self) -> dict:
-        """Extra :func:`distill.models.create_model` arguments of this variant, also stored in
+        """Extra :func:`unnatural.distill.models.create_model` arguments of this variant, also stored in
         model files (``ModelInfo.options``) so the model loads back: ``{"input_norm": True}`` or
         ``{}``."""
         return {"input_norm": True} if self.input_norm else {}
 
     def norm_layer(self):
-        """The ``norm_layer(num_channels)`` factory for :func:`distill.models.create_model`."""
+        """The ``norm_layer(num_channels)`` factory for :func:`unnatural.distill.models.create_model`."""
         return partial(batch_norm, scale_init=self.scale_init) if self.init else nn.BatchNorm2d
 
     def param_groups(self, model: nn.Module, lr: float, weight_decay: float) -> list[dict]:

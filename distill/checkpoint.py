@@ -1,9 +1,9 @@
 """Model files: this project's checkpoint format, TorchScript teachers, frozen loading.
 
 A model file is a ``torch.save`` dict: ``format`` ("unnatural-model"), ``version``, ``arch``
-(a :func:`distill.models.create_model` name), ``num_classes``, ``input_size`` (pixels),
+(a :func:`unnatural.distill.models.create_model` name), ``num_classes``, ``input_size`` (pixels),
 ``mean``/``std`` (input normalization, per channel, on [0, 1] inputs), ``classes`` and
-``state_dict``, ``options`` (extra :func:`distill.models.create_model` arguments, e.g.
+``state_dict``, ``options`` (extra :func:`unnatural.distill.models.create_model` arguments, e.g.
 ``{"input_norm": true}``), plus free-form ``meta``. The normalization lives in the file, so every model
 here takes ``(N, 3, H, W)`` float images in [0, 1]. TorchScript files (``torch.jit.save``) load
 too; they are assumed to take [0, 1] inputs at ``input_size`` (give it) and their class count
@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 from torch import nn
+
+from unnatural.generator.files import atomic_open
 
 FORMAT, VERSION = "unnatural-model", 1
 
@@ -57,10 +59,9 @@ def save_model(path: str | os.PathLike, model: Normalized, info: ModelInfo) -> N
     same folder, renamed when complete."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     state = {k: v.detach().cpu() for k, v in model.net.state_dict().items()}
-    torch.save({"format": FORMAT, "version": VERSION, **vars(info), "state_dict": state}, tmp)
-    os.replace(tmp, path)
+    with atomic_open(path) as f:
+        torch.save({"format": FORMAT, "version": VERSION, **vars(info), "state_dict": state}, f)
 
 
 def _is_torchscript(path: Path) -> bool:

@@ -1,25 +1,18 @@
-"""``unnatural teacher train``, ``unnatural distill`` and ``unnatural kd-score`` (registered by
-:mod:`generator.cli`; torch is imported only when one of them runs)."""
+"""The distillation commands: ``teacher train``, ``distill``, ``kd-score`` and ``study bn|ptq``,
+added to the root command by :mod:`unnatural.cli`; torch is imported only when one of them runs."""
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
 
-DATASETS = "digits | cifar10:PATH | cifar100:PATH | folder:PATH"
+from unnatural.generator.args import UsageError, arg_type, int_arg, positive_float_arg
 
+from .datasets import DATASETS, parse_dataset
 
-def _usage(message: str) -> Exception:
-    from generator.cli import UsageError
-
-    return UsageError(message)
-
-
-def _check_dataset(text: str) -> str:
-    kind, _, path = text.partition(":")
-    if text == "digits" or (kind in ("cifar10", "cifar100", "folder") and path):
-        return text
-    raise argparse.ArgumentTypeError(f"dataset {text!r} is unknown: allowed {DATASETS}")
+def _dataset(text: str) -> str:
+    parse_dataset(text)
+    return text
 
 
 def _seeds(text: str) -> list[int]:
@@ -51,7 +44,7 @@ def _budget(text: str) -> float:
     return value
 
 
-def add_commands(sub, positive_int, positive_float) -> None:
+def add_commands(sub) -> None:
     """Add the distillation subcommands to the ``unnatural`` parser."""
     t = sub.add_parser("teacher", help="train teachers on real data",
                        description="Teachers: supervised training on a real dataset.")
@@ -59,15 +52,15 @@ def add_commands(sub, positive_int, positive_float) -> None:
     tt = tsub.add_parser("train", help="train a teacher; keeps the best validation checkpoint",
                          description="Train a teacher (SGD, warm-up + cosine, best validation checkpoint kept) "
                                      "and report its test accuracy.")
-    tt.add_argument("--dataset", type=_check_dataset, required=True, help=DATASETS)
-    tt.add_argument("--arch", default="resnet8", help="model name (see distill.models.model_names; default resnet8)")
-    tt.add_argument("--epochs", type=positive_int("--epochs", 1, 10_000), default=30)
-    tt.add_argument("--batch-size", type=positive_int("--batch-size", 2, 65_536), default=128)
-    tt.add_argument("--lr", type=positive_float("--lr"), default=0.05)
-    tt.add_argument("--size", type=positive_int("--size", 8, 512), default=32, help="input side in pixels (default 32)")
+    tt.add_argument("--dataset", type=arg_type(_dataset), required=True, help=DATASETS)
+    tt.add_argument("--arch", default="resnet8", help="model name (see unnatural.distill.models.model_names; default resnet8)")
+    tt.add_argument("--epochs", type=int_arg("--epochs", 1, 10_000), default=30)
+    tt.add_argument("--batch-size", type=int_arg("--batch-size", 2, 65_536), default=128)
+    tt.add_argument("--lr", type=positive_float_arg("--lr"), default=0.05)
+    tt.add_argument("--size", type=int_arg("--size", 8, 512), default=32, help="input side in pixels (default 32)")
     tt.add_argument("--augment", default="off,crop=pad,pad=4",
                     help="augmentation (AugmentConfig.parse): synthetic | real | off, then ,key=value overrides")
-    tt.add_argument("--seed", type=positive_int("--seed", 0, 2**31 - 1), default=0)
+    tt.add_argument("--seed", type=int_arg("--seed", 0, 2**31 - 1), default=0)
     tt.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
     tt.add_argument("--out", type=Path, required=True, help="model file to write (e.g. teacher.pt)")
     tt.set_defaults(func=_cmd_teacher_train)
@@ -80,22 +73,22 @@ def add_commands(sub, positive_int, positive_float) -> None:
     d.add_argument("--student", default="resnet8", help="student architecture (default resnet8)")
     d.add_argument("--data", required=True,
                    help="shards (brace pattern, files or folder), server URLs (http://...), noise, or a real dataset")
-    d.add_argument("--eval", type=_check_dataset, default=None, help=f"test split to evaluate on: {DATASETS}")
-    d.add_argument("--steps", type=positive_int("--steps", 1, 10**8), default=2000)
-    d.add_argument("--batch-size", type=positive_int("--batch-size", 2, 65_536), default=128)
+    d.add_argument("--eval", type=arg_type(_dataset), default=None, help=f"test split to evaluate on: {DATASETS}")
+    d.add_argument("--steps", type=int_arg("--steps", 1, 10**8), default=2000)
+    d.add_argument("--batch-size", type=int_arg("--batch-size", 2, 65_536), default=128)
     d.add_argument("--optimizer", choices=("sgd", "adamw"), default="sgd")
-    d.add_argument("--lr", type=positive_float("--lr"), default=0.05)
+    d.add_argument("--lr", type=positive_float_arg("--lr"), default=0.05)
     d.add_argument("--weight-decay", type=float, default=5e-4)
-    d.add_argument("--warmup-steps", type=positive_int("--warmup-steps", 0, 10**8), default=100)
-    d.add_argument("--temperature", type=positive_float("--temperature"), default=5.0, help="KD temperature T")
+    d.add_argument("--warmup-steps", type=int_arg("--warmup-steps", 0, 10**8), default=100)
+    d.add_argument("--temperature", type=positive_float_arg("--temperature"), default=5.0, help="KD temperature T")
     d.add_argument("--augment", default="synthetic", help="augmentation (default: the synthetic-data recipe)")
     d.add_argument("--balance", action="store_true", help="teacher class balancing of the stream")
     d.add_argument("--adversarial", type=float, default=0.0, help="share of each batch made of boundary samples (0..1)")
-    d.add_argument("--eval-every", type=positive_int("--eval-every", 1, 10**8), default=200)
-    d.add_argument("--checkpoint-every", type=positive_int("--checkpoint-every", 1, 10**8), default=200)
-    d.add_argument("--seed", type=positive_int("--seed", 0, 2**31 - 1), default=0)
+    d.add_argument("--eval-every", type=int_arg("--eval-every", 1, 10**8), default=200)
+    d.add_argument("--checkpoint-every", type=int_arg("--checkpoint-every", 1, 10**8), default=200)
+    d.add_argument("--seed", type=int_arg("--seed", 0, 2**31 - 1), default=0)
     d.add_argument("--token", default=None, help="server bearer token (default: $UNNATURAL_TOKEN)")
-    d.add_argument("--workers", type=positive_int("--workers", 0, 64), default=2, help="DataLoader workers for shards")
+    d.add_argument("--workers", type=int_arg("--workers", 0, 64), default=2, help="DataLoader workers for shards")
     d.add_argument("--device", default="auto")
     d.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, log.jsonl, student.pt, summary.json)")
     d.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
@@ -107,7 +100,7 @@ def add_commands(sub, positive_int, positive_float) -> None:
                                    "(1 = uniform; Frank & Davis 2025 criterion (a)) and its mean max-softmax.")
     k.add_argument("--teacher", type=Path, required=True)
     k.add_argument("--data", required=True, help="shards, server URLs, noise, or a real dataset")
-    k.add_argument("--images", type=positive_int("--images", 1, 10**9), default=5000)
+    k.add_argument("--images", type=int_arg("--images", 1, 10**9), default=5000)
     k.add_argument("--device", default="auto")
     k.add_argument("--token", default=None)
     k.set_defaults(func=_cmd_kd_score)
@@ -122,17 +115,17 @@ def add_commands(sub, positive_int, positive_float) -> None:
                                     "a box/strip plot. Reruns resume (finished runs are kept in OUT/results.jsonl).")
     b.add_argument("--setting", choices=("teacher", "kd"), required=True,
                    help="teacher: supervised training on --dataset; kd: students distilled on shader images")
-    b.add_argument("--dataset", type=_check_dataset, default="digits", help=f"{DATASETS} (default digits)")
+    b.add_argument("--dataset", type=arg_type(_dataset), default="digits", help=f"{DATASETS} (default digits)")
     b.add_argument("--arch", default="resnet8", help="model (default resnet8)")
     b.add_argument("--seeds", type=_seeds, default="1-15", help="seeds, e.g. 1-15 or 1,2,5 (default 1-15)")
     b.add_argument("--variants", type=_variants, default=None,
                    help="comma list of baseline, revisited, init, update, input, init+update (default: all)")
-    b.add_argument("--size", type=positive_int("--size", 8, 512), default=16, help="input side in pixels (default 16)")
-    b.add_argument("--batch-size", type=positive_int("--batch-size", 2, 65_536), default=128)
-    b.add_argument("--lr", type=positive_float("--lr"), default=0.05)
-    b.add_argument("--epochs", type=positive_int("--epochs", 1, 10_000), default=30,
+    b.add_argument("--size", type=int_arg("--size", 8, 512), default=16, help="input side in pixels (default 16)")
+    b.add_argument("--batch-size", type=int_arg("--batch-size", 2, 65_536), default=128)
+    b.add_argument("--lr", type=positive_float_arg("--lr"), default=0.05)
+    b.add_argument("--epochs", type=int_arg("--epochs", 1, 10_000), default=30,
                    help="teacher setting (and the kd setting's own teacher): epochs (default 30)")
-    b.add_argument("--steps", type=positive_int("--steps", 1, 10**8), default=500, help="kd setting: KD steps (default 500)")
+    b.add_argument("--steps", type=int_arg("--steps", 1, 10**8), default=500, help="kd setting: KD steps (default 500)")
     b.add_argument("--teacher", default=None, help="kd setting: teacher file (default: train one, standard BN, seed 0)")
     b.add_argument("--data", default=None, help="kd setting: shader shards or URLs (default: render 20,000 images)")
     b.add_argument("--out", type=Path, required=True, help="study folder (resumable)")
@@ -146,22 +139,22 @@ def add_commands(sub, positive_int, positive_float) -> None:
                                     "policy) pair by REINFORCE + QAT, (C) evaluate every network in float and quantized "
                                     "(own policy, W8A8, uniform, random, worst-case search) under a bit budget. "
                                     "Reruns reuse finished parts.")
-    q.add_argument("--dataset", type=_check_dataset, default="digits", help=f"{DATASETS} (default digits)")
+    q.add_argument("--dataset", type=arg_type(_dataset), default="digits", help=f"{DATASETS} (default digits)")
     q.add_argument("--arch", default="resnet8", help="student (and trained teacher) model (default resnet8)")
-    q.add_argument("--size", type=positive_int("--size", 8, 512), default=16, help="input side in pixels (default 16)")
+    q.add_argument("--size", type=int_arg("--size", 8, 512), default=16, help="input side in pixels (default 16)")
     q.add_argument("--budget", type=_budget, default=5.0, help="bit budget: mean bits per layer, 2..8 (default 5)")
-    q.add_argument("--kd-steps", type=positive_int("--kd-steps", 1, 10**8), default=1000, help="(A) KD steps")
-    q.add_argument("--pair-steps", type=positive_int("--pair-steps", 1, 10**8), default=400, help="(B) steps per pair")
-    q.add_argument("--alpha", type=positive_float("--alpha"), default=1.0, help="weight of the quantized loss in (B)")
-    q.add_argument("--search-steps", type=positive_int("--search-steps", 1, 10**6), default=100,
+    q.add_argument("--kd-steps", type=int_arg("--kd-steps", 1, 10**8), default=1000, help="(A) KD steps")
+    q.add_argument("--pair-steps", type=int_arg("--pair-steps", 1, 10**8), default=400, help="(B) steps per pair")
+    q.add_argument("--alpha", type=positive_float_arg("--alpha"), default=1.0, help="weight of the quantized loss in (B)")
+    q.add_argument("--search-steps", type=int_arg("--search-steps", 1, 10**6), default=100,
                    help="REINFORCE steps of each worst-case search")
-    q.add_argument("--random-policies", type=positive_int("--random-policies", 1, 10**4), default=20)
+    q.add_argument("--random-policies", type=int_arg("--random-policies", 1, 10**4), default=20)
     q.add_argument("--per-example", action="store_true",
                    help="per-example activation ranges and a per-example policy network (default: per layer)")
-    q.add_argument("--epochs", type=positive_int("--epochs", 1, 10_000), default=30, help="epochs of a teacher trained here")
+    q.add_argument("--epochs", type=int_arg("--epochs", 1, 10_000), default=30, help="epochs of a teacher trained here")
     q.add_argument("--teacher", default=None, help="teacher file (default: train one on --dataset)")
     q.add_argument("--data", default=None, help="shader shards or URLs (default: render 20,000 images)")
-    q.add_argument("--seed", type=positive_int("--seed", 0, 2**31 - 1), default=0)
+    q.add_argument("--seed", type=int_arg("--seed", 0, 2**31 - 1), default=0)
     q.add_argument("--device", default="auto")
     q.add_argument("--out", type=Path, required=True, help="study folder (resumable)")
     q.add_argument("--doc", type=Path, default=None, help="also write the table and plot into this Markdown file")
@@ -176,7 +169,7 @@ def _cmd_teacher_train(args: argparse.Namespace) -> int:
         summary = train_teacher(args.dataset, args.arch, args.out, epochs=args.epochs, batch_size=args.batch_size,
                                 lr=args.lr, size=args.size, augment=args.augment, seed=args.seed, device=args.device)
     except (ValueError, FileNotFoundError) as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     print(json.dumps({k: v for k, v in summary.items() if k != "history"}, indent=1))
     return 0
 
@@ -201,7 +194,7 @@ def _cmd_distill(args: argparse.Namespace) -> int:
                           eval_set=(test.x, test.y) if test else None, resume=args.resume,
                           progress=not args.no_progress, data_label=args.data)
     except (ValueError, FileNotFoundError) as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     print(json.dumps(summary, indent=1))
     return 0
 
@@ -217,7 +210,7 @@ def _cmd_kd_score(args: argparse.Namespace) -> int:
         batches = image_source(args.data, 256, size=info.input_size, token=args.token)()
         scores = teacher_scores(teacher, batches, info.input_size, info.num_classes, device, args.images)
     except (ValueError, FileNotFoundError) as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     print(json.dumps({"data": args.data, **scores}, indent=1))
     return 0
 
@@ -233,7 +226,7 @@ def _cmd_study_bn(args: argparse.Namespace) -> int:
                         teacher=args.teacher, data=args.data)
         result = run_study(study, args.out, progress=not args.no_progress, doc=args.doc)
     except (ValueError, FileNotFoundError) as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     print(result["report"])
     print(f"plot: {result['plot']}")
     return 0
@@ -250,7 +243,7 @@ def _cmd_study_ptq(args: argparse.Namespace) -> int:
                          seed=args.seed)
         result = run_study(study, args.out, progress=not args.no_progress, doc=args.doc, device=args.device)
     except (ValueError, FileNotFoundError) as exc:
-        raise _usage(str(exc)) from None
+        raise UsageError(str(exc)) from None
     print(result["report"])
     print(f"plot: {result['plot']}")
     return 0

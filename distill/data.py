@@ -14,6 +14,7 @@ served by ``unnatural serve``, as uint8 batches; the teacher supplies the labels
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import glob
 import math
@@ -31,10 +32,10 @@ from PIL import Image
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
 
+from .datasets import parse_dataset
 from .remote import server_urls
 
 SPLITS = ("train", "val", "test")
-DATASETS = "digits, cifar10:PATH, cifar100:PATH, folder:PATH"
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar.html"
 FOLDER_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 SHARD_IMAGE_FIELDS = ("npy", "png", "jpg", "jpeg", "webp")
@@ -112,16 +113,14 @@ def load_real(dataset: str, split: str, size: int = 32) -> LabelledSet:
         raise ValueError(f"split {split!r} is not allowed: expected one of {', '.join(SPLITS)}")
     if not isinstance(size, int) or size < 1:
         raise ValueError(f"size {size!r} is not allowed: expected a positive integer")
-    kind, _, path = dataset.partition(":")
-    if kind == "digits" and not path:
+    kind, path = dataclasses.astuple(parse_dataset(dataset))
+    if kind == "digits":
         raw = _digits()
-    elif kind in ("cifar10", "cifar100", "folder") and path:
+    else:
         root = Path(path).expanduser().resolve()
         if not root.is_dir():
             raise FileNotFoundError(f"{kind} path {path} does not exist or is not a folder")
         raw = _folder(str(root), size) if kind == "folder" else _cifar(kind, str(root))
-    else:
-        raise ValueError(f"unknown dataset {dataset!r}: expected one of {DATASETS}")
     index = raw.splits[split]
     x = torch.from_numpy(raw.x[index])
     x = x.float() / 255 if x.dtype == torch.uint8 else x
@@ -233,7 +232,7 @@ def shard_urls(urls: str | list[str], token: str | None = None) -> list[str]:
     """Resolve shard sources to the URL list that ``webdataset.WebDataset`` reads.
 
     Each element of ``urls`` is brace-expanded, then: an ``http(s)://`` URL goes through
-    :func:`distill.remote.server_urls` (a ``pipe:`` URL when a token is set); a directory
+    :func:`unnatural.distill.remote.server_urls` (a ``pipe:`` URL when a token is set); a directory
     stands for its ``*.tar`` files (sorted); a glob pattern for its sorted matches; anything else
     must be an existing file.
 
@@ -298,7 +297,7 @@ def shader_loader(urls: str | list[str], batch_size: int, *, resampled: bool = F
             the W workers (W = 1 for ``num_workers=0``) yields ``ceil(epoch_samples / (W * batch_size))``
             full batches (``.with_epoch`` counts the pipeline's items, here batches), so an epoch
             holds ``epoch_samples`` rounded up to a multiple of ``W * batch_size`` images.
-        token: the server's bearer token for http(s) URLs (see :func:`distill.remote.server_urls`).
+        token: the server's bearer token for http(s) URLs (see :func:`unnatural.distill.remote.server_urls`).
 
     Returns:
         A DataLoader (``batch_size=None``) yielding ``(B, 3, H, W)`` uint8 tensors, B <= batch_size

@@ -13,7 +13,7 @@
 Rerunning continues: the teacher, the shards and finished students are kept, and an
 interrupted student resumes from its checkpoint.
 
-usage: python -m distill.experiment [--out runs/digits] [--steps 1000] [--seed 0] [--doc docs/RESULTS.md]
+usage: python -m unnatural.distill.experiment [--out runs/digits] [--steps 1000] [--seed 0] [--doc docs/RESULTS.md]
 """
 from __future__ import annotations
 
@@ -26,13 +26,13 @@ from pathlib import Path
 
 import torch
 
-from generator.files import atomic_write
+from unnatural.generator.files import atomic_write
 
 from .report import replace_section, save_figure
 from .workspace import synthetic_augment
 
 SIZE = 16
-# RESEARCH.md §1's synthetic-data recipe with the crop padding scaled from 4..12 px at 32 px
+# docs/METHODS.md §1's synthetic-data recipe with the crop padding scaled from 4..12 px at 32 px
 # to 2..6 px at 16 px (the unscaled pad shifts a 16 px digit by up to 3/4 of its side).
 AUGMENT = synthetic_augment(SIZE)
 DOC_KEY = "experiment-digits"   # docs/RESULTS.md section markers
@@ -51,7 +51,7 @@ def _sets(shards: str, url: str) -> list[dict]:
 
 def run(out: Path, steps: int, seed: int, doc: Path, arch: str = "resnet8", images: int = 20_000) -> dict:
     """Run the whole experiment; returns the results dict (also in ``out/results.json``)."""
-    from server.process import ServerProcess
+    from unnatural.server.process import ServerProcess
 
     from .checkpoint import load_model
     from .data import load_real
@@ -70,7 +70,7 @@ def run(out: Path, steps: int, seed: int, doc: Path, arch: str = "resnet8", imag
     test = load_real("digits", "test", size=SIZE)
     teacher, info = load_model(teacher_path, device)
     config_file = out / "server.json"
-    config_file.write_text(json.dumps({"datasets": [spec.to_dict()]}))
+    atomic_write(config_file, json.dumps({"datasets": [spec.to_dict()]}).encode())
     results = {"machine": f"{platform.node()} {platform.machine()}, {torch.get_num_threads()} torch threads, {device}",
                "seed": seed, "steps": steps, "student": arch, "teacher": {**teacher_summary, "arch": arch},
                "spec": spec.to_dict(), "sets": []}
@@ -135,7 +135,7 @@ def _write_doc(results: dict, doc: Path, plot: Path) -> None:
         for s in results["sets"])
     section = f"""## Digits: teacher -> student from real, shader, streamed and noise images
 
-`make experiment-digits` (`python -m distill.experiment`), {results['machine']}; seed {results['seed']}.
+`make experiment-digits` (`python -m unnatural.distill.experiment`), {results['machine']}; seed {results['seed']}.
 Training time: teacher {t['seconds'] / 60:.1f} min, students {sum(s['seconds'] for s in results['sets']) / 60:.1f} min
 (plus ~10 s to render the shards and ~1 min of kd-scores and server start). Teacher and students: `{results['student']}` at 16x16 px on
 scikit-learn's digits (1,797 real 8x8 images, fixed stratified 60/20/20 split; test = 360
@@ -159,7 +159,7 @@ is given too).
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m distill.experiment", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m unnatural.distill.experiment", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("runs/digits"), help="run folder (resumes what it finds)")
     ap.add_argument("--steps", type=int, default=1000, help="KD steps per student (default 1000)")
     ap.add_argument("--seed", type=int, default=0)

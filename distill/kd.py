@@ -3,9 +3,9 @@ real images, noise).
 
 Loss: Hinton, Vinyals & Dean, "Distilling the Knowledge in a Neural Network" (2015, §2):
 ``T^2 * KL(softmax(t / T) || softmax(s / T))``, batch mean. Recipe for synthetic data (Frank &
-Davis, arXiv:2411.12817 and arXiv:2310.13782; RESEARCH.md §1): heavy augmentation with mixup on
-the trainer's device, optional teacher class balancing (:mod:`distill.balance`) and boundary
-samples from a targeted attack on the teacher (:mod:`distill.adversarial`).
+Davis, arXiv:2411.12817 and arXiv:2310.13782; docs/METHODS.md §1): heavy augmentation with mixup on
+the trainer's device, optional teacher class balancing (:mod:`unnatural.distill.balance`) and boundary
+samples from a targeted attack on the teacher (:mod:`unnatural.distill.adversarial`).
 
 Every random choice of step ``s`` (augmentation, mixup, balancing, attack targets) draws from
 the global torch RNG seeded with ``(seed, rank, s)``, and the data stream is replayed up to the
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from generator.files import atomic_write
+from unnatural.generator.files import atomic_open, atomic_write
 
 from .bn import BNVariant
 from .checkpoint import ModelInfo, Normalized, load_model, save_model
@@ -100,7 +100,7 @@ def image_source(data: str, batch_size: int, seed: int = 0, size: int = 32, toke
     Args:
         data: shard files/brace pattern/folder or server URLs (``http(s)://``, read through
             webdataset, resampled), ``noise`` (pixel-wise Gaussian noise, mean 0.5, std 0.25,
-            clipped; the "Gaussian noise" set of RESEARCH.md §1), or a real dataset
+            clipped; the "Gaussian noise" set of docs/METHODS.md §1), or a real dataset
             (``digits``, ``cifar10:PATH``, ``cifar100:PATH``, ``folder:PATH``: its training
             images, labels unused).
         size: image side for ``noise`` and real datasets.
@@ -108,6 +108,7 @@ def image_source(data: str, batch_size: int, seed: int = 0, size: int = 32, toke
     Each call of the factory starts the same sequence again (it is how a resumed run replays).
     """
     from .data import load_real, shader_loader
+    from .datasets import is_real_dataset
 
     def generator() -> torch.Generator:   # per DDP rank: ranks must not see the same batches
         rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
@@ -119,7 +120,7 @@ def image_source(data: str, batch_size: int, seed: int = 0, size: int = 32, toke
             while True:
                 yield (0.5 + 0.25 * torch.randn(batch_size, 3, size, size, generator=g)).clamp(0, 1)
         return noise
-    if data == "digits" or data.split(":", 1)[0] in ("cifar10", "cifar100", "folder"):
+    if is_real_dataset(data):
         images = load_real(data, "train", size=size).x
 
         def real() -> Iterator[torch.Tensor]:
@@ -161,7 +162,7 @@ def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, ou
     """Train a student against a frozen teacher on ``source``; return the summary.
 
     Args:
-        teacher_path: teacher model file (:func:`distill.checkpoint.load_model`).
+        teacher_path: teacher model file (:func:`unnatural.distill.checkpoint.load_model`).
         student_arch: registry name of the student.
         source: image batches (:func:`image_source`).
         out_dir: gets ``checkpoint.pt`` (every ``checkpoint_every`` steps), ``log.jsonl`` (one
@@ -170,7 +171,7 @@ def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, ou
         config: :class:`DistillConfig`.
         eval_set: ``(x (N, 3, H, W) [0, 1] float, y (N,) int64)`` real test images.
         resume: continue from ``out_dir/checkpoint.pt``.
-        bn: the student's batch-norm variant (:class:`distill.bn.BNVariant`; ``None``: standard).
+        bn: the student's batch-norm variant (:class:`unnatural.distill.bn.BNVariant`; ``None``: standard).
         stop_after: stop (with a checkpoint) after this many steps of this call: for tests of resume.
 
     Raises:
@@ -227,11 +228,11 @@ def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, ou
     def save_checkpoint() -> None:
         if rank != 0:
             return
-        tmp = out / f".{CHECKPOINT}.tmp-{os.getpid()}"
-        torch.save({"student": student.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                    "scaler": scaler.state_dict(), "balancer": balancer.state_dict() if balancer else None,
-                    "step": step, "consumed": consumed, "best": best, "config": asdict(config)}, tmp)
-        os.replace(tmp, out / CHECKPOINT)
+        with atomic_open(out / CHECKPOINT) as f:
+            torch.save({"student": student.state_dict(), "optimizer": opt.state_dict(),
+                        "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
+                        "balancer": balancer.state_dict() if balancer else None,
+                        "step": step, "consumed": consumed, "best": best, "config": asdict(config)}, f)
 
     def log(entry: dict) -> None:
         if rank == 0:
@@ -304,7 +305,7 @@ def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, ou
 
 def teacher_scores(teacher: nn.Module, batches: Iterator[torch.Tensor], size: int, num_classes: int,
                    device: torch.device, max_images: int) -> dict:
-    """kd-score of an image set (RESEARCH.md §1, criterion (a)): the teacher's argmax histogram,
+    """kd-score of an image set (docs/METHODS.md §1, criterion (a)): the teacher's argmax histogram,
     its normalized entropy H(p)/log K (1 = uniform) and the mean max-softmax.
 
     Args:

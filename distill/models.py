@@ -185,7 +185,7 @@ def create_model(name: str, num_classes: int = 10, in_channels: int = 3,
         norm_layer: ``f(num_channels) -> nn.Module`` used for every normalization layer
             (``None``: :class:`torch.nn.BatchNorm2d`). Its modules keep their own init.
         input_norm: prepend the online input normalization of the revisited batch norm
-            (:class:`distill.bn.WithInputNorm`; Davis & Frank 2022).
+            (:class:`unnatural.distill.bn.WithInputNorm`; Davis & Frank 2022).
 
     Returns:
         A module in training mode mapping float32 ``(N, in_channels, H, W)``, ``H, W >= 8``, to

@@ -3,7 +3,7 @@
 Frank & Ardis, "Catastrophic failure under dynamic post-training quantization" (arXiv:2510.02457)
 let a policy choose bit-widths at inference time and leave the bit-width set and the learning
 algorithm open. Here a policy picks, per layer (and optionally per example), a bit-width from
-:data:`distill.quant.BITS` under a budget "mean bits over layers <= B", and is trained with
+:data:`unnatural.distill.quant.BITS` under a budget "mean bits over layers <= B", and is trained with
 REINFORCE (Williams 1992, "Simple statistical gradient-following algorithms for connectionist
 reinforcement learning", Machine Learning 8, §4) with a moving-average reward baseline.
 

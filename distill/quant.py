@@ -2,7 +2,7 @@
 
 Reproduces the setting of Frank & Ardis, "Catastrophic failure under dynamic post-training
 quantization" (arXiv:2510.02457): activations are quantized with ranges decided at inference time
-from the current input, at bit-widths a policy (:mod:`distill.policy`) chooses per layer and
+from the current input, at bit-widths a policy (:mod:`unnatural.distill.policy`) chooses per layer and
 possibly per input. The paper leaves the bit-width set open; here it is :data:`BITS` plus
 :data:`FLOAT` (not quantized).
 

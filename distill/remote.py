@@ -4,7 +4,7 @@ Without a token, stock webdataset reads the server's brace URLs as they are (it 
 ``http(s)://`` through ``curl``). With a token, :func:`server_urls` turns each URL into a
 ``pipe:`` URL whose shell feeds the ``Authorization`` header to ``curl -H @-`` from an
 environment variable, so the token appears in no URL, no log line and no process's arguments
-(RESEARCH.md §6: webdataset's curl reader sends no custom headers). A failed shard can simply be
+(docs/METHODS.md §6: webdataset's curl reader sends no custom headers). A failed shard can simply be
 fetched again: the server's shards are deterministic. (``WDS_SECURE=1`` makes webdataset refuse
 ``pipe:`` URLs; use a token-free server behind your own network policy then.)
 """
@@ -15,7 +15,8 @@ import shlex
 
 from braceexpand import braceexpand
 
-TOKEN_ENV = "UNNATURAL_TOKEN"
+from unnatural.server.env import TOKEN_ENV
+
 # webdataset's own curl flags, with -S (errors on stderr) and Retry-After honoured on 429/503.
 CURL = "curl --connect-timeout 30 --retry 10 --retry-max-time 600 -f -s -S -L"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from generator.files import atomic_write
+from unnatural.generator.files import atomic_open, atomic_write
 
 
 def paired_ttest(treatment, baseline) -> tuple[float, float]:
@@ -94,9 +94,8 @@ def save_figure(fig, path: str | Path) -> None:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png")
-    tmp.replace(path)
+    with atomic_open(path) as f:
+        fig.savefig(f, format="png")
     plt.close(fig)
 
 

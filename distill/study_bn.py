@@ -1,5 +1,5 @@
 """The batch-norm study (``unnatural study bn``): standard vs revisited batch norm (Davis & Frank,
-ECCV 2022; RESEARCH.md §4) and its ablations, trained on the same seeds, for supervised teachers
+ECCV 2022; docs/METHODS.md §4) and its ablations, trained on the same seeds, for supervised teachers
 and for KD students on shader images; mean ± std per variant and one-sided paired t-tests
 across seeds, as in the paper's protocol.
 
@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from generator.files import atomic_write
+from unnatural.generator.files import atomic_write
 
 from .bn import VARIANTS, variant
 from .report import box_strip_plot, compare_to_baseline, comparison_table, replace_section

@@ -1,5 +1,5 @@
 """The dynamic-PTQ study (``unnatural study ptq``): catastrophic failure under dynamic
-post-training quantization (Frank & Ardis, arXiv:2510.02457; RESEARCH.md §5), on this project's
+post-training quantization (Frank & Ardis, arXiv:2510.02457; docs/METHODS.md §5), on this project's
 teachers, students and shader images.
 
 The paper's framework, step by step:
@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from generator.files import atomic_write
+from unnatural.generator.files import atomic_open, atomic_write
 
 from .report import markdown_table, replace_section, save_figure
 
@@ -97,7 +97,7 @@ class PTQStudy:
 def quantized_accuracy(model: nn.Module, quantizer, x: torch.Tensor, y: torch.Tensor, bits=None,
                        batch_size: int = 512) -> float:
     """Top-1 accuracy in [0, 1] of ``model`` (eval mode) on ``x`` ``(N, 3, H, W)`` [0, 1] floats,
-    ``y`` ``(N,)``, with ``quantizer`` (a :class:`distill.quant.DynamicQuantizer` on ``model``) at
+    ``y`` ``(N,)``, with ``quantizer`` (a :class:`unnatural.distill.quant.DynamicQuantizer` on ``model``) at
     ``bits``: None (float), an ``(L,)`` tensor, or a callable ``x_batch -> (n, L)`` (a
     per-example policy). The quantizer is left at float."""
     was_training = model.training
@@ -297,9 +297,8 @@ def train_pair(mode: str, start: str | Path, teacher: nn.Module, batches, study:
                 log.flush()
     log.close()
     save_model(out / "student.pt", model, info)
-    tmp = out / ".policy.pt.tmp"
-    torch.save({"kind": type(policy).__name__, "num_layers": q.num_layers, "state_dict": policy.state_dict()}, tmp)
-    tmp.replace(out / "policy.pt")
+    with atomic_open(out / "policy.pt") as f:
+        torch.save({"kind": type(policy).__name__, "num_layers": q.num_layers, "state_dict": policy.state_dict()}, f)
     summary = {"mode": mode, "steps": study.pair_steps, "seconds": time.perf_counter() - started,
                "study": asdict(study)}
     atomic_write(out / "summary.json", (json.dumps(summary, indent=1) + "\n").encode())

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from generator.files import atomic_write
+from unnatural.generator.files import atomic_write
 
 from .bn import BNVariant
 from .checkpoint import ModelInfo, Normalized, load_model, save_model
@@ -80,13 +80,13 @@ def train_teacher(dataset: str, arch: str, out: str | Path, *, epochs: int = 30,
 
     Args:
         dataset: ``digits`` | ``cifar10:PATH`` | ``cifar100:PATH`` | ``folder:PATH``.
-        arch: registry name (:func:`distill.models.model_names`).
+        arch: registry name (:func:`unnatural.distill.models.model_names`).
         out: model file to write (this project's format; written atomically at each new best).
         epochs, batch_size, lr, weight_decay, optimizer: SGD/AdamW with warm-up (1 epoch) + cosine.
         size: input side in pixels.
         augment: :meth:`AugmentConfig.parse` text; mixup (if on) mixes the labels too.
         seed: initialization, batch order and augmentation.
-        bn: which pieces of the revisited batch norm are on (:class:`distill.bn.BNVariant`;
+        bn: which pieces of the revisited batch norm are on (:class:`unnatural.distill.bn.BNVariant`;
             ``None``: standard BN, fixed dataset mean/std, one parameter group).
 
     Returns:

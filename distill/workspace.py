@@ -23,8 +23,8 @@ def ensure_teacher(path: str | Path, dataset: str, arch: str, size: int, *, epoc
 def ensure_shards(folder: str | Path, size: int, images: int = 20_000, seed: int = 0, progress: bool = True):
     """Render ``images`` shader images of the default mix at ``size`` px (npy, 1,000 per shard)
     into ``folder`` (resuming a partial render); returns ``(spec, brace pattern of the shards)``."""
-    from generator.job import render_dataset
-    from generator.spec import DatasetSpec
+    from unnatural.generator.job import render_dataset
+    from unnatural.generator.spec import DatasetSpec
 
     spec = DatasetSpec(name="shaders", seed=seed, width=size, height=size, images=images, images_per_shard=1000,
                        format="npy")
@@ -39,6 +39,6 @@ def teacher_augment(size: int) -> str:
 
 
 def synthetic_augment(size: int) -> str:
-    """RESEARCH.md §1's synthetic-data augmentation with the pad-crop (4..12 px at 32 px) scaled
+    """docs/METHODS.md §1's synthetic-data augmentation with the pad-crop (4..12 px at 32 px) scaled
     to ``size``: at 16 px the unscaled pad wrecked even real-data KD (docs/RESULTS.md)."""
     return f"synthetic,pad={max(1, round(size / 8))}:{max(2, round(3 * size / 8))}"

@@ -2,7 +2,7 @@
 
 Method: a random expression tree in the manner of K. Sims, "Artificial Evolution for Computer
 Graphics" (SIGGRAPH 1991), over typed GLSL building blocks instead of pixel primitives, used
-to extend a fixed shader collection the way Baradad et al. (NeurIPS 2022, RESEARCH.md §3)
+to extend a fixed shader collection the way Baradad et al. (NeurIPS 2022, docs/METHODS.md §3)
 use hand-written Shadertoy programs. A composed program is
 
     centred coordinates -> transform chain (cx_*: affine, kaleidoscope, polar, warps, tiling ...)
@@ -160,7 +160,7 @@ def _parse_file(text: str, filename: str, start: int) -> list[_Block]:
 @lru_cache(maxsize=1)
 def _blocks() -> dict[str, _Block]:
     """All building blocks by name, parsed once from ``shaders/blocks``."""
-    root = resources.files("shaders").joinpath("blocks")
+    root = resources.files("unnatural.shaders").joinpath("blocks")
     table: dict[str, _Block] = {}
     for filename in _BLOCK_FILES:
         for block in _parse_file(root.joinpath(filename).read_text(), filename, len(table)):

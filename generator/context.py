@@ -1,7 +1,7 @@
 """Headless OpenGL contexts on EGL (moderngl + glcontext).
 
 One context per process, created after the process starts (never inherited through fork):
-see DESIGN.md "One GL context per process". On a CPU machine the context is Mesa llvmpipe; on
+see docs/DESIGN.md "One GL context per process". On a CPU machine the context is Mesa llvmpipe; on
 an NVIDIA machine it is the vendor driver, chosen by EGL device index or by CUDA ordinal.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Image encoders: ``(H, W, 3) uint8`` -> bytes of one webdataset field.
 
-``png`` is lossless at zlib level 1 (fast; RESEARCH.md §7 measures Pillow at 18k img/s at
+``png`` is lossless at zlib level 1 (fast; docs/METHODS.md §7 measures Pillow at 18k img/s at
 32 px), ``jpg`` and ``webp`` take a quality, ``npy`` stores the raw array with an ``.npy``
 header (no encode cost; webdataset decodes it with ``numpy.load``). All are deterministic for
 a given library version, so shard bytes are reproducible.

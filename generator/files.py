@@ -1,14 +1,19 @@
 """Atomic file output: write under a temporary name in the same folder, then rename.
 
 A reader (or a resumed job) never sees a half-written shard, manifest or PNG: ``os.replace``
-is atomic on POSIX file systems, and a crash leaves only a ``.<name>.tmp-<pid>`` file behind,
+is atomic on POSIX file systems, and a crash leaves only a ``.<name>.tmp-<pid>-<random>`` file behind,
 which :func:`remove_stale_temporaries` clears on the next run.
+Every file the project writes (shards, manifests, checkpoints, model files, summaries,
+reports, plots) goes through :func:`atomic_open`/:func:`atomic_write`: the temporary name is
+unique per call, so concurrent writers of one path never collide (the last rename wins whole),
+and the data is fsynced before the rename.
 """
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
+import secrets
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -36,11 +41,12 @@ class HashingWriter:
 def atomic_open(path: str | Path) -> Iterator[HashingWriter]:
     """Open ``path`` for binary writing through a temporary file, renamed on success.
 
-    Yields a :class:`HashingWriter` (its ``sha256``/``bytes`` describe the file). On an
+    Yields a :class:`HashingWriter` (its ``sha256``/``bytes`` describe the file); anything that
+    writes to a binary file object (``torch.save``, ``Figure.savefig``) can write to it. On an
     exception the temporary file is removed and ``path`` is untouched.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
     try:
         with open(tmp, "wb") as raw:
             writer = HashingWriter(raw)

@@ -1,7 +1,7 @@
 """The render job: a spec -> WebDataset shards + ``manifest.json`` on disk, resumable.
 
 Shards are independent work items rendered by a pool of processes (spawn start method, one
-EGL context created inside each child: DESIGN.md "One GL context per process"). Each shard is
+EGL context created inside each child: docs/DESIGN.md "One GL context per process"). Each shard is
 written under a temporary name and renamed when complete; the manifest (also written
 atomically) lists finished shards with their sha256. ``resume=True`` keeps every shard whose
 file matches its recorded checksum and renders the rest, so a job killed at any moment ends,
@@ -12,7 +12,7 @@ ranges (several machines sharing one folder, e.g. a Kubernetes Indexed Job) and 
 ``manifest-part-{I:06d}-of-{N:06d}.json`` instead of ``manifest.json``, which the parts would
 race on; a later full ``resume=True`` run reads every part manifest and writes ``manifest.json``.
 Who renders is pluggable (``runner``): the local process pool here, Ray actors in
-:mod:`generator.ray_launcher`; shards and manifests are written here either way.
+:mod:`unnatural.generator.ray_launcher`; shards and manifests are written here either way.
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ import multiprocessing as mp
 import os
 import queue
 import socket
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -34,6 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .files import TMP_MARK, atomic_open, atomic_write, remove_stale_temporaries, sha256_file
+from .render_process import default_workers, start_render_process
 from .sampling import ProgramTable
 from .spec import DatasetSpec
 
@@ -81,47 +81,8 @@ def part_manifest_name(part: tuple[int, int]) -> str:
     return f"manifest-part-{part[0]:06d}-of-{part[1]:06d}.json"
 
 
-def default_workers() -> int:
-    """One render process per NVIDIA GPU, else one per CPU core (Mesa llvmpipe)."""
-    from .context import cuda_egl_devices
-
-    gpus = cuda_egl_devices()
-    return len(gpus) if gpus else (os.cpu_count() or 1)
-
-
 # -- worker side -----------------------------------------------------------------------------
 _worker: dict = {}
-
-
-def _watch_parent(parent: int) -> None:
-    # A worker blocked on its task queue waits forever if the parent is killed (-9): exit instead.
-    while True:
-        if os.getppid() != parent:
-            os._exit(1)
-        time.sleep(0.5)
-
-
-def start_render_process(parent: int | None, device: int | None, software_threads: bool):
-    """Set up a freshly spawned render process and return its :class:`Renderer`.
-
-    Starts a thread that exits the process when ``parent`` (the pid the parent passed in: if it
-    died before this ran, ``getppid()`` is already the reaper's) is gone (``None``: no such
-    thread, e.g. in a Ray actor, whose lifetime Ray manages), then creates the process's one EGL
-    context on EGL device ``device`` (``None``: the default device).
-    ``software_threads``: several processes share the cores, so llvmpipe renders in the calling
-    thread (RESEARCH.md §7: 2 processes x LP_NUM_THREADS=0 beat 1 process x 2 threads by 5x).
-
-    Raises:
-        GLUnavailableError: no EGL/GL libraries or no context on ``device``.
-    """
-    if software_threads:
-        os.environ.setdefault("LP_NUM_THREADS", "0")
-    if parent is not None:
-        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    from .context import create_context
-    from .renderer import Renderer
-
-    return Renderer(create_context(device_index=device))
 
 
 def _init_worker(table: ProgramTable, progress: mp.Queue, devices: mp.Queue, software_threads: bool, parent: int) -> None:

@@ -59,7 +59,7 @@ def library_programs(families: list[str] | None = None, composed: int = 0) -> li
     Raises:
         KeyError: an unknown family (the message lists the allowed ones).
     """
-    from shaders import family_names, family_source
+    from unnatural.shaders import family_names, family_source
 
     from .composer import compose
 

@@ -5,7 +5,7 @@ the Shadertoy convention (``void mainImage(out vec4 fragColor, in vec2 fragCoord
 ``iResolution`` and ``iTime``) plus this project's parameter block ``iParams[4]`` (16 floats
 in [0, 1) drawn per image by the sampler). The wrapper feeds ``iTime``, ``iParams`` and the
 tile origin per instance (flat varyings from an instanced quad), so one draw call renders many
-images of one program, each with its own time and parameters (DESIGN.md "Batch inside the GPU").
+images of one program, each with its own time and parameters (docs/DESIGN.md "Batch inside the GPU").
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ void main() {
 
 def common_library() -> str:
     """GLSL source of ``shaders/lib/common.glsl`` (hashes, noise, palettes)."""
-    return resources.files("shaders").joinpath("lib/common.glsl").read_text()
+    return resources.files("unnatural.shaders").joinpath("lib/common.glsl").read_text()
 
 
 @dataclass(frozen=True)

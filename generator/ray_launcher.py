@@ -2,14 +2,14 @@
 
 One Ray actor per GPU (``num_gpus=1``) or, on a cluster without GPUs, one per CPU
 (``num_cpus=1``, llvmpipe in the calling thread); ``workers`` caps their number. Each actor
-creates its one EGL context inside its own process (DESIGN.md "One GL context per process") and
-renders tasks with :func:`generator.job.render_shards`, the function the local process pool
+creates its one EGL context inside its own process (docs/DESIGN.md "One GL context per process") and
+renders tasks with :func:`unnatural.generator.job.render_shards`, the function the local process pool
 runs. Tar bytes travel back to the driver, which writes shards and the manifest through
-:func:`generator.job.render_dataset`: same bytes, same manifest, same ``--resume`` as a local job.
+:func:`unnatural.generator.job.render_dataset`: same bytes, same manifest, same ``--resume`` as a local job.
 
 ``ray`` is an optional dependency (``pip install 'unnatural[ray]'``), imported only here and
 only when a Ray job runs. Every machine of the cluster needs ``unnatural`` installed (the actors
-import :mod:`generator`) and EGL: see docs/DEPLOY.md.
+import :mod:`unnatural.generator`) and EGL: see docs/DEPLOY.md.
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
-from .job import JobError, plan_tasks, render_dataset, render_shards, start_render_process
+from .job import JobError, plan_tasks, render_dataset, render_shards
+from .render_process import start_render_process
 from .sampling import ProgramTable
 from .spec import DatasetSpec
 
@@ -85,7 +86,7 @@ class RenderActor:
         self.renderer = start_render_process(None, device, software_threads=not gpu)
 
     def render(self, shards: list[int]) -> list[dict]:
-        """:func:`generator.job.render_shards` of consecutive ``shards``."""
+        """:func:`unnatural.generator.job.render_shards` of consecutive ``shards``."""
         return render_shards(self.table, self.renderer, shards)
 
 
@@ -116,7 +117,7 @@ def _connect(ray, address: str | None) -> bool:
 
 
 def _run_actors(ray, table: ProgramTable, todo: list[int], workers: int | None) -> Iterator[tuple[int, list[dict]]]:
-    """A :data:`generator.job.Runner` over Ray actors on the connected cluster.
+    """A :data:`unnatural.generator.job.Runner` over Ray actors on the connected cluster.
 
     Yields ``(images, results)`` as tasks finish; closing the generator kills the actors.
 
@@ -170,7 +171,7 @@ def render_dataset_ray(
     progress: bool = True,
     table: ProgramTable | None = None,
 ) -> dict:
-    """:func:`generator.job.render_dataset` with Ray actors as the renderers.
+    """:func:`unnatural.generator.job.render_dataset` with Ray actors as the renderers.
 
     Args:
         spec, out_dir, resume, progress, table: as for :func:`~generator.job.render_dataset`.

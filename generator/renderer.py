@@ -1,9 +1,9 @@
 """Batched tile renderer: many images of one program per draw call, one readback.
 
-Method (DESIGN.md "Batch inside the GPU"): an atlas framebuffer holds a grid of tiles; one
+Method (docs/DESIGN.md "Batch inside the GPU"): an atlas framebuffer holds a grid of tiles; one
 instanced draw gives every tile its own ``iTime`` and ``iParams``; one ``glReadPixels`` reads
 the atlas; numpy slices the tiles and flips rows into image order (GL's origin is bottom-left).
-Compiling a program costs 60-200 ms on llvmpipe (RESEARCH.md §7), so compiled programs are
+Compiling a program costs 60-200 ms on llvmpipe (docs/METHODS.md §7), so compiled programs are
 cached per renderer and callers batch their work by program.
 """
 from __future__ import annotations
@@ -15,9 +15,8 @@ import numpy as np
 
 from .context import create_context
 from .program import N_PARAMS, VERTEX_SHADER, ProgramSource
+from .spec import MAX_SIZE, MIN_SIZE
 
-MIN_SIZE = 8
-MAX_SIZE = 1024
 _INSTANCE_FORMAT = ("2f", "1f", "4f", "4f", "4f", "4f")  # 19 floats per instance
 _INSTANCE_ATTRS = ("in_origin", "in_time", "in_p0", "in_p1", "in_p2", "in_p3")
 

@@ -1,6 +1,6 @@
 """Sampling: sample ``i`` of a spec -> (program, iTime, iParams), a pure function of (spec, i).
 
-Randomness is counter-based (DESIGN.md "Determinism is the spine"): every draw is a hash of
+Randomness is counter-based (docs/DESIGN.md "Determinism is the spine"): every draw is a hash of
 (seed, sample index, attempt, stream), computed for whole index arrays at once with numpy, so
 any sample can be produced alone, in any order, by any process, with no RNG state to carry.
 The hash is SplitMix64's finaliser (Steele, Lea & Flood, "Fast splittable pseudorandom number
@@ -72,7 +72,7 @@ class ProgramTable:
     """
 
     def __init__(self, spec: DatasetSpec):
-        from shaders import family_names
+        from unnatural.shaders import family_names
 
         self.spec = spec
         self.classes: list[str] = list(family_names()) + [COMPOSED]
@@ -118,7 +118,7 @@ class ProgramTable:
 
                 self._sources[pid] = compose(int(pid.split("-")[1]))
             else:
-                from shaders import family_source
+                from unnatural.shaders import family_source
 
                 self._sources[pid] = ProgramSource(pid, pid, family_source(pid))
         return self._sources[pid]

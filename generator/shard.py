@@ -1,7 +1,7 @@
 """One shard: render its samples (with the quality filter) and write them as a WebDataset tar.
 
 Shard ``k`` of a spec holds samples ``k*n .. k*n+n-1``. Its bytes are a pure function of
-(spec, k) on a given renderer: samples are drawn by :mod:`generator.sampling`, rejected
+(spec, k) on a given renderer: samples are drawn by :mod:`unnatural.generator.sampling`, rejected
 images are replaced by deterministic re-draws, members are written in index order with a fixed
 mtime, owner and mode through webdataset's ``TarWriter``.
 """

@@ -1,6 +1,6 @@
 """Dataset specs: the plain, serializable description of a synthetic dataset.
 
-A spec fixes everything that decides the bytes of a dataset (DESIGN.md "Determinism is the
+A spec fixes everything that decides the bytes of a dataset (docs/DESIGN.md "Determinism is the
 spine"): seed, image size, shader mix, time range, images per shard and format. Sample ``i``
 is a pure function of (spec, i); shard ``k`` holds samples ``k*n .. k*n+n-1``.
 """
@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .renderer import MAX_SIZE, MIN_SIZE
-
+MIN_SIZE = 8      # pixels per side; the renderer's limits too
+MAX_SIZE = 1024
 FORMATS = ("png", "jpg", "webp", "npy")
 COMPOSED = "composed"   # mix key: the pool of composed programs
 USER = "user"           # mix key: the accepted shaders of ``user_dir``
@@ -38,7 +38,7 @@ class SpecError(ValueError):
 
 def default_mix() -> dict[str, float]:
     """Every hand-written family at weight 1, and the composed pool at the same total weight."""
-    from shaders import family_names
+    from unnatural.shaders import family_names
 
     names = family_names()
     mix = {name: 1.0 for name in names}
@@ -96,7 +96,7 @@ class DatasetSpec:
     # -- validation -------------------------------------------------------------------------
     def validate(self) -> None:
         """Raise :class:`SpecError` naming the first bad field and its allowed range."""
-        from shaders import family_names
+        from unnatural.shaders import family_names
 
         def need(ok: bool, fieldname: str, allowed: str) -> None:
             if not ok:

@@ -1,6 +1,6 @@
 """The HTTP server: virtual shards, endless streams, catalogue, previews, health and metrics.
 
-Start it with ``unnatural serve`` or ``uvicorn --factory server.app:create_app`` (settings from
+Start it with ``unnatural serve`` or ``uvicorn --factory unnatural.server.app:create_app`` (settings from
 ``UNNATURAL_*`` variables, see :class:`ServerSettings`). Endpoints (README "Serve over HTTP"):
 
 * ``GET /datasets/{name}/{name}-{k:06d}.tar``: shard ``k`` of a registered spec, rendered on
@@ -30,10 +30,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
-from generator.composer import MAX_SEED, block_counts
-from generator.renderer import MIN_SIZE
-from generator.spec import COMPOSED, FORMATS, MAX_IMAGES, DatasetSpec, SpecError, default_mix
-from shaders import family_info, family_names
+from unnatural.generator.composer import MAX_SEED, block_counts
+from unnatural.generator.args import parse_families, parse_size
+from unnatural.generator.spec import COMPOSED, FORMATS, MAX_IMAGES, MIN_SIZE, DatasetSpec, SpecError, default_mix
+from unnatural.shaders import family_info, family_names
 
 from .datasets import Conflict, Dataset, DatasetRegistry, load_config
 from .gallery import gallery_html
@@ -53,31 +53,22 @@ def _field_error(where: str, name: str, message: str, value: Any = None) -> HTTP
     return HTTPException(422, detail=[{"loc": [where, name], "msg": message, "type": "value_error", "input": value}])
 
 
-def _parse_size(text: str, max_size: int) -> tuple[int, int]:
-    parts = text.lower().split("x")
+def _query(parse, name: str, text: str, *args):
+    """Run a shared parser (:mod:`unnatural.generator.args`) on a query parameter; 422 on error."""
     try:
-        if len(parts) > 2:
-            raise ValueError
-        w, h = int(parts[0]), int(parts[-1])
-    except ValueError:
-        raise _field_error("query", "size", f"size {text!r} is not S or WxH: allowed {MIN_SIZE}..{max_size} pixels",
-                           text) from None
-    if not (MIN_SIZE <= w <= max_size and MIN_SIZE <= h <= max_size):
-        raise _field_error("query", "size", f"size {text!r} is out of range: allowed {MIN_SIZE}..{max_size} pixels "
-                                            "per side", text)
-    return w, h
+        return parse(text, *args)
+    except ValueError as exc:
+        raise _field_error("query", name, str(exc), text) from None
 
 
-def _parse_families(text: str) -> dict[str, float]:
+def _stream_mix(families: str) -> dict[str, float]:
     """``all`` (the default mix) or a comma list of families and ``composed``, each weight 1."""
-    if text == "all":
+    if families == "all":
         return default_mix()
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    allowed = (*family_names(), COMPOSED)
-    bad = [n for n in names if n not in allowed]
-    if not names or bad:
-        raise _field_error("query", "families", f"families {text!r} has unknown {', '.join(bad) or 'nothing'}: "
-                                                f"allowed 'all' or a comma list of {', '.join(allowed)}", text)
+    names = _query(parse_families, "families", families, (COMPOSED,))
+    if not names:
+        raise _field_error("query", "families", f"families {families!r} selects nothing: allowed 'all' or a comma "
+                                                "list of families and 'composed'", families)
     return {n: 1.0 for n in names}
 
 
@@ -102,8 +93,8 @@ class _Server:
     """Per-app state: settings, pool, registry, metrics, stream slots, preview cache."""
 
     def __init__(self, settings: ServerSettings):
-        from generator.context import cuda_egl_devices
-        from generator.job import default_workers
+        from unnatural.generator.context import cuda_egl_devices
+        from unnatural.generator.render_process import default_workers
 
         self.settings = settings
         self.metrics = Metrics()
@@ -181,7 +172,7 @@ class _Server:
 
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
-    """The FastAPI app (an app factory: ``uvicorn --factory server.app:create_app``).
+    """The FastAPI app (an app factory: ``uvicorn --factory unnatural.server.app:create_app``).
 
     Args:
         settings: server settings; ``None`` reads ``UNNATURAL_*`` environment variables.
@@ -345,9 +336,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
         Sample keys are the indices, so a client resumes with ``start=<last key + 1>``.
         """
-        width, height = _parse_size(size, settings.max_size)
+        width, height = _query(parse_size, "size", size, settings.max_size)
         spec = DatasetSpec(name="stream", seed=seed, width=width, height=height, format=format, quality=quality,
-                           mix=_parse_families(families), images=MAX_IMAGES)
+                           mix=_stream_mix(families), images=MAX_IMAGES)
         return await server.tar_response(spec, start, None, "stream", f"stream-{seed}-{start}.tar")
 
     app.include_router(api)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from generator.spec import DatasetSpec, SpecError
+from unnatural.generator.spec import DatasetSpec, SpecError
 
 from .settings import ServerSettings, SettingsError
 

@@ -2,16 +2,16 @@
 
 The event loop only moves messages: each process has a duplex pipe, jobs go down it from the
 loop (small pickled dicts), results come back through one reader thread per process that blocks
-on the pipe and hands each message to the loop. Nothing in this process renders (DESIGN.md
-"One GL context per process"; RESEARCH.md §6 on Starlette's pool threads).
+on the pipe and hands each message to the loop. Nothing in this process renders (docs/DESIGN.md
+"One GL context per process"; docs/METHODS.md §6 on Starlette's pool threads).
 
 Backpressure: :meth:`RenderPool.submit` waits while the queue is full, and every response keeps
-at most ``prefetch`` jobs outstanding (see :mod:`server.streaming`), so memory is bounded by
+at most ``prefetch`` jobs outstanding (see :mod:`unnatural.server.streaming`), so memory is bounded by
 ``max_streams x prefetch`` chunks however slow the clients are.
 
 Watchdog: a job that runs longer than ``render_timeout`` seconds (a shader that hangs the
 driver) gets its process killed and restarted; the job fails with :class:`RenderTimeout` and
-the response that asked for it ends with an error (see :mod:`server.app`). A process that dies
+the response that asked for it ends with an error (see :mod:`unnatural.server.app`). A process that dies
 is restarted the same way. A cancelled job (its client went away) is skipped if it has not
 started, and its result is dropped if it has: a job is one chunk, well under a second.
 """

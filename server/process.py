@@ -47,7 +47,7 @@ class ServerProcess:
         env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
         root = Path(__file__).resolve().parents[1]
         with self.log.open("w") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "generator.cli", "serve", "--port", str(self.port),
+            self.proc = subprocess.Popen([sys.executable, "-m", "unnatural", "serve", "--port", str(self.port),
                                           *args], cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.client = httpx.Client(base_url=self.url, timeout=120,
                                    headers={"Authorization": f"Bearer {token}"} if token else {})

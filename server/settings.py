@@ -1,14 +1,14 @@
 """Server settings: limits, pool size, token; from ``unnatural serve`` flags or ``UNNATURAL_*``
-environment variables (for ``uvicorn --factory server.app:create_app`` and containers)."""
+environment variables (for ``uvicorn --factory unnatural.server.app:create_app`` and containers)."""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.renderer import MAX_SIZE, MIN_SIZE
-from distill.remote import TOKEN_ENV
-from generator.spec import USER, DatasetSpec, SpecError
+from unnatural.generator.spec import MAX_SIZE, MIN_SIZE, USER, DatasetSpec, SpecError
+
+from .env import TOKEN_ENV
 
 
 class SettingsError(ValueError):

@@ -1,7 +1,7 @@
 """Tar bodies that stream while they render: virtual shards and endless streams.
 
 A body is a sequence of chunks (consecutive sample ranges), each rendered by one pool job into
-tar members (:func:`generator.shard.tar_members`); a shard ends with :func:`tar_end`, so its
+tar members (:func:`unnatural.generator.shard.tar_members`); a shard ends with :func:`tar_end`, so its
 bytes equal the file ``unnatural render`` writes (samples are pure functions of (spec, index),
 and members of consecutive chunks concatenate). A body keeps at most ``prefetch`` chunks in
 flight: when the client reads slowly, uvicorn's ``send`` waits, the body is not advanced, and no
@@ -13,8 +13,8 @@ import itertools
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
 
-from generator.shard import tar_end
-from generator.spec import DatasetSpec
+from unnatural.generator.shard import tar_end
+from unnatural.generator.spec import DatasetSpec
 
 from .metrics import Metrics
 from .pool import RenderPool

@@ -1,6 +1,6 @@
 """The render process of the server's pool: one EGL context, jobs in, bytes out over a pipe.
 
-Runs in a spawned child (DESIGN.md "One GL context per process"): the HTTP process never
+Runs in a spawned child (docs/DESIGN.md "One GL context per process"): the HTTP process never
 touches GL. Protocol on the duplex pipe, all messages pickled tuples:
 
 * child -> parent, once: ``("ready", gl_info)`` after a test render passed, or
@@ -25,10 +25,10 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
-from generator.job import start_render_process
-from generator.renderer import Renderer
-from generator.sampling import ProgramTable
-from generator.spec import COMPOSED, DatasetSpec
+from unnatural.generator.render_process import start_render_process
+from unnatural.generator.renderer import Renderer
+from unnatural.generator.sampling import ProgramTable
+from unnatural.generator.spec import COMPOSED, DatasetSpec
 
 TABLE_CACHE = 16          # program tables kept per process (one per spec in use)
 PREVIEW_COMPOSED = 4      # composed programs on a composed-family contact sheet
@@ -53,7 +53,7 @@ class _Tables:
 
 
 def _chunk(renderer: Renderer, tables: _Tables, job: dict) -> dict:
-    from generator.shard import encode_samples, render_samples, tar_members
+    from unnatural.generator.shard import encode_samples, render_samples, tar_members
 
     table = tables.get(job["spec"])
     samples = render_samples(table, renderer, np.arange(job["start"], job["stop"]))
@@ -67,8 +67,8 @@ def _prepare(renderer: Renderer, tables: _Tables, job: dict) -> dict:
 
 
 def _preview(renderer: Renderer, tables: _Tables, job: dict) -> dict:
-    from generator.composer import compose
-    from generator.preview import contact_sheet, library_programs, png_bytes
+    from unnatural.generator.composer import compose
+    from unnatural.generator.preview import contact_sheet, library_programs, png_bytes
 
     composed = [compose(job["seed"] * PREVIEW_COMPOSED + j) for j in range(PREVIEW_COMPOSED)]
     if job["family"] is None:       # every family, then a few composed programs
@@ -93,10 +93,10 @@ def self_test(renderer: Renderer) -> dict:
     Raises:
         RuntimeError: every test image was rejected (a broken driver or context).
     """
-    from generator.context import gl_info
-    from generator.preview import library_programs
-    from generator.quality import QualityFilter
-    from shaders import family_names
+    from unnatural.generator.context import gl_info
+    from unnatural.generator.preview import library_programs
+    from unnatural.generator.quality import QualityFilter
+    from unnatural.shaders import family_names
 
     t0 = time.perf_counter()
     program = library_programs([family_names()[0]])[0]

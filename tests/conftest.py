@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from generator.renderer import Renderer
+from unnatural.generator.renderer import Renderer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,5 +49,5 @@ def run_cli(*args: str, timeout: float = 300, **kwargs):
     """Run the real ``unnatural`` console entry point in a subprocess."""
     import subprocess
 
-    return subprocess.run([sys.executable, "-m", "generator.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "unnatural", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=kwargs.pop("cwd", ROOT), **kwargs)

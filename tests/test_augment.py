@@ -1,4 +1,4 @@
-"""distill.augment: batched, seeded augmentation (Frank & Davis, arXiv:2411.12817) and mixup."""
+"""unnatural.distill.augment: batched, seeded augmentation (Frank & Davis, arXiv:2411.12817) and mixup."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from distill.augment import RANDAUGMENT_OPS, AugmentConfig, Augmenter, mixup
+from unnatural.distill.augment import RANDAUGMENT_OPS, AugmentConfig, Augmenter, mixup
 
 OFF = AugmentConfig.off()
 

@@ -1,5 +1,5 @@
-"""The revisited batch norm (distill.bn), the study's statistics (distill.report) and the study
-runner (distill.study_bn) on real digits training."""
+"""The revisited batch norm (unnatural.distill.bn), the study's statistics (unnatural.distill.report) and the study
+runner (unnatural.distill.study_bn) on real digits training."""
 from __future__ import annotations
 
 import json
@@ -10,11 +10,11 @@ import pytest
 import torch
 from torch import nn
 
-from distill.bn import VARIANTS, BNVariant, OnlineInputNorm, WithInputNorm, variant
-from distill.checkpoint import ModelInfo, Normalized, load_model, save_model
-from distill.models import create_model, model_names
-from distill.report import compare_to_baseline, paired_ttest, replace_section
-from distill.study_bn import BNStudy, parse_seeds, run_study
+from unnatural.distill.bn import VARIANTS, BNVariant, OnlineInputNorm, WithInputNorm, variant
+from unnatural.distill.checkpoint import ModelInfo, Normalized, load_model, save_model
+from unnatural.distill.models import create_model, model_names
+from unnatural.distill.report import compare_to_baseline, paired_ttest, replace_section
+from unnatural.distill.study_bn import BNStudy, parse_seeds, run_study
 
 from conftest import run_cli
 
@@ -50,7 +50,7 @@ def test_parameter_groups_follow_the_paper():
     (single,) = BNVariant().param_groups(model, lr, wd)       # update off: one group, decay on all
     assert single["weight_decay"] == wd and len(single["params"]) == len(trainable)
     # the scheduler scales every group alike
-    from distill.training import make_optimizer, warmup_cosine
+    from unnatural.distill.training import make_optimizer, warmup_cosine
 
     opt = make_optimizer(model, "sgd", lr, wd, groups)
     sched = warmup_cosine(opt, 100, 0)

@@ -1,9 +1,9 @@
 """Program composer: determinism, seed validation, compile check and render quality.
 
-Real EGL rendering through ``generator.renderer.Renderer`` (the session ``renderer`` fixture
+Real EGL rendering through ``unnatural.generator.renderer.Renderer`` (the session ``renderer`` fixture
 of conftest.py; no mocks). The degenerate test below uses the strict definition of the
 composer's brief (std < 8, > 90 % within 12 of the median), stricter than the default
-``generator.quality`` thresholds. Default sizes keep the file near a minute on a 2-core
+``unnatural.generator.quality`` thresholds. Default sizes keep the file near a minute on a 2-core
 llvmpipe machine with a cold Mesa shader cache (linking one composed program costs ~15 ms,
 its first draw ~130 ms of LLVM code generation);
 ``UNNATURAL_COMPOSER_SEEDS=N`` compile-checks N seeds and render-checks N // 8 seeds for a
@@ -20,9 +20,9 @@ import sys
 import numpy as np
 import pytest
 
-from generator.composer import MAX_SEED, _blocks, compose
-from generator.program import N_PARAMS, ProgramSource
-from generator.renderer import Renderer
+from unnatural.generator.composer import MAX_SEED, _blocks, compose
+from unnatural.generator.program import N_PARAMS, ProgramSource
+from unnatural.generator.renderer import Renderer
 
 COMPILE_SEEDS = int(os.environ.get("UNNATURAL_COMPOSER_SEEDS", "1500"))
 RENDER_SEEDS = max(20, COMPILE_SEEDS // 8)
@@ -86,7 +86,7 @@ def test_same_bytes_in_fresh_interpreters() -> None:
     """No dependence on hash randomisation, import order or process state."""
     seeds = [0, 7, 123456, MAX_SEED]
     here = [compose(s).digest for s in seeds]
-    code = f"from generator.composer import compose; print([compose(s).digest for s in {seeds}])"
+    code = f"from unnatural.generator.composer import compose; print([compose(s).digest for s in {seeds}])"
     for hashseed in ("0", "4242"):
         env = dict(os.environ, PYTHONHASHSEED=hashseed)
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)

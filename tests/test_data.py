@@ -1,4 +1,4 @@
-"""distill.data: real labelled sets (digits, CIFAR pickles, image folders) and the shader-image loader."""
+"""unnatural.distill.data: real labelled sets (digits, CIFAR pickles, image folders) and the shader-image loader."""
 from __future__ import annotations
 
 import hashlib
@@ -11,9 +11,9 @@ import torch
 import webdataset as wds
 from PIL import Image
 
-from distill.data import SPLITS, load_real, shader_loader, shard_urls
-from generator.job import render_dataset
-from generator.spec import DatasetSpec
+from unnatural.distill.data import SPLITS, load_real, shader_loader, shard_urls
+from unnatural.generator.job import render_dataset
+from unnatural.generator.spec import DatasetSpec
 
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -152,9 +152,9 @@ def test_image_folder_with_split_subfolders(tmp_path):
 def test_errors_name_the_bad_value(tmp_path, cifar10):
     with pytest.raises(FileNotFoundError, match="/nowhere/cifar"):
         load_real("cifar10:/nowhere/cifar", "train")
-    with pytest.raises(ValueError, match=r"unknown dataset 'imagenet:/x'.*digits, cifar10:PATH"):
+    with pytest.raises(ValueError, match=r"dataset 'imagenet:/x' is unknown.*digits \| cifar10:PATH"):
         load_real("imagenet:/x", "train")
-    with pytest.raises(ValueError, match="unknown dataset 'cifar10'"):
+    with pytest.raises(ValueError, match="dataset 'cifar10' is unknown"):
         load_real("cifar10", "train")
     with pytest.raises(ValueError, match="split 'eval'.*train, val, test"):
         load_real("digits", "eval")

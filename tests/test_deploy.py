@@ -26,8 +26,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.cli import UsageError, make_parser
-from generator.spec import DatasetSpec
+from unnatural.cli import make_parser
+from unnatural.generator.args import UsageError
+from unnatural.generator.spec import DatasetSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -93,8 +94,8 @@ def env_dict(env) -> dict[str, str]:
 
 def load_config_specs(text: str, tmp_path: Path) -> list[DatasetSpec]:
     """Specs of a server config (``datasets: [...]``) through the server's own loader and limits."""
-    datasets = pytest.importorskip("server.datasets", reason="the server extra is not installed")
-    from server.settings import ServerSettings
+    datasets = pytest.importorskip("unnatural.server.datasets", reason="the server extra is not installed")
+    from unnatural.server.settings import ServerSettings
 
     path = tmp_path / "datasets.yaml"
     path.write_text(text)

@@ -6,10 +6,10 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from generator.program import ProgramSource
-from generator.quality import QualityFilter
-from generator.sampling import uniforms
-from shaders import family_info, family_names, family_source
+from unnatural.generator.program import ProgramSource
+from unnatural.generator.quality import QualityFilter
+from unnatural.generator.sampling import uniforms
+from unnatural.shaders import family_info, family_names, family_source
 
 
 def test_catalogue_matches_files():

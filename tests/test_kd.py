@@ -9,12 +9,12 @@ import pytest
 import torch
 
 from conftest import run_cli
-from distill.adversarial import boundary_samples
-from distill.balance import ClassBalancer, normalized_entropy
-from distill.checkpoint import load_model
-from distill.data import load_real
-from distill.kd import DistillConfig, distill, image_source, kd_loss, teacher_scores
-from distill.training import evaluate, train_teacher
+from unnatural.distill.adversarial import boundary_samples
+from unnatural.distill.balance import ClassBalancer, normalized_entropy
+from unnatural.distill.checkpoint import load_model
+from unnatural.distill.data import load_real
+from unnatural.distill.kd import DistillConfig, distill, image_source, kd_loss, teacher_scores
+from unnatural.distill.training import evaluate, train_teacher
 
 SIZE = 16
 
@@ -131,7 +131,7 @@ def test_kd_score_of_sets(teacher):
 
 
 def test_live_server_as_data_source(teacher, digits_test, tmp_path):
-    from server.process import ServerProcess
+    from unnatural.server.process import ServerProcess
 
     spec = {"name": "kd", "seed": 2, "width": SIZE, "height": SIZE, "images": 256, "images_per_shard": 64,
             "format": "npy", "mix": {"plasma": 1.0, "voronoi_cells": 1.0}}
@@ -164,11 +164,11 @@ def test_torchrun_ddp_on_cpu(teacher, tmp_path):
     import sys
 
     from conftest import ROOT
-    from server.process import free_port
+    from unnatural.server.process import free_port
 
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
-         "-m", "generator.cli", "distill", "--teacher", str(teacher), "--student", "cnn", "--data", "noise",
+         "-m", "unnatural", "distill", "--teacher", str(teacher), "--student", "cnn", "--data", "noise",
          "--steps", "4", "--batch-size", "16", "--warmup-steps", "1", "--eval", "digits", "--eval-every", "2",
          "--out", str(tmp_path), "--no-progress", "--device", "cpu"],
         capture_output=True, text=True, timeout=300, cwd=ROOT)

@@ -1,4 +1,4 @@
-"""Model registry of distill.models: shapes, sizes, norm_layer plumbing, init, errors, trainability."""
+"""Model registry of unnatural.distill.models: shapes, sizes, norm_layer plumbing, init, errors, trainability."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
-from distill.models import create_model, model_names  # noqa: E402
+from unnatural.distill.models import create_model, model_names  # noqa: E402
 
 NAMES = ["resnet8", "resnet18", "resnet34", "resnet8x4", "wrn16_1", "wrn16_2", "wrn40_1", "wrn40_2", "cnn"]
 

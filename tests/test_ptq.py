@@ -1,4 +1,4 @@
-"""The dynamic-PTQ study (distill.study_ptq): detrimental vs robust (network, policy) pairs on a
+"""The dynamic-PTQ study (unnatural.distill.study_ptq): detrimental vs robust (network, policy) pairs on a
 real digits teacher, quantized evaluation, and the CLI end to end."""
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import json
 import pytest
 import torch
 
-from distill.checkpoint import load_model
-from distill.data import load_real
-from distill.kd import image_source
-from distill.quant import DynamicQuantizer
-from distill.study_ptq import PTQStudy, load_policy, quantized_accuracy, quantized_term, train_pair
-from distill.training import train_teacher
+from unnatural.distill.checkpoint import load_model
+from unnatural.distill.data import load_real
+from unnatural.distill.kd import image_source
+from unnatural.distill.quant import DynamicQuantizer
+from unnatural.distill.study_ptq import PTQStudy, load_policy, quantized_accuracy, quantized_term, train_pair
+from unnatural.distill.training import train_teacher
 
 from conftest import run_cli
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from generator.quality import QualityFilter
-from generator.sampling import ProgramTable
-from generator.shard import render_samples
-from generator.spec import DatasetSpec
+from unnatural.generator.quality import QualityFilter
+from unnatural.generator.sampling import ProgramTable
+from unnatural.generator.shard import render_samples
+from unnatural.generator.spec import DatasetSpec
 
 
 def test_reasons(rng):

@@ -1,4 +1,4 @@
-"""Dynamic post-training quantization (distill.quant) and bit-width policies (distill.policy).
+"""Dynamic post-training quantization (unnatural.distill.quant) and bit-width policies (unnatural.distill.policy).
 
 Frank & Ardis, arXiv:2510.02457: quantizer error bounds and straight-through gradients, the
 module-swap quantizer on registry models, real accuracy under 8-bit and 2-bit dynamic PTQ of a
@@ -14,12 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from distill.checkpoint import Normalized
-from distill.data import load_real
-from distill.models import create_model
-from distill.policy import (ExamplePolicy, LayerPolicy, budget_repair, fixed_policy, random_policy, reinforce,
+from unnatural.distill.checkpoint import Normalized
+from unnatural.distill.data import load_real
+from unnatural.distill.models import create_model
+from unnatural.distill.policy import (ExamplePolicy, LayerPolicy, budget_repair, fixed_policy, random_policy, reinforce,
                             uniform_policy)
-from distill.quant import (BITS, FLOAT, DynamicQuantizer, ao_dynamic_cross_check, fake_quant_activation,
+from unnatural.distill.quant import (BITS, FLOAT, DynamicQuantizer, ao_dynamic_cross_check, fake_quant_activation,
                            fake_quant_weight)
 
 EPS = 1e-6  # relative slack for float rounding of x / scale in the error bounds

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from generator.program import ProgramSource
-from generator.renderer import ShaderCompileError
-from shaders import family_names, family_source
+from unnatural.generator.program import ProgramSource
+from unnatural.generator.renderer import ShaderCompileError
+from unnatural.shaders import family_names, family_source
 
 GRADIENT = ProgramSource("test/gradient", "test", """
 void mainImage(out vec4 fragColor, in vec2 fragCoord) {
@@ -29,7 +29,7 @@ def test_tiled_equals_single_draws(renderer, rng, family, size):
 
 def test_many_atlas_pages_equal_single(renderer, rng):
     # A 1100 px atlas holds 3x3 tiles of 300 px: 20 images take three draws (atlas pages).
-    from generator.renderer import Renderer
+    from unnatural.generator.renderer import Renderer
 
     small = Renderer(renderer.ctx, max_atlas=1100)
     times, params = rng.uniform(0, 10, 20), rng.random((20, 16))

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from generator.files import sha256_file
+from unnatural.generator.files import sha256_file
 from tests.conftest import ROOT, run_cli
 
 ARGS = ["--images", "960", "--images-per-shard", "40", "--size", "32", "--format", "png", "--seed", "5",
@@ -17,35 +17,48 @@ ARGS = ["--images", "960", "--images-per-shard", "40", "--size", "32", "--format
         "--no-progress"]
 
 
-def _run_and_kill(out, delay_s: float) -> bool:
-    """Start a resumable render, SIGKILL it after ``delay_s``; True if it was still running."""
-    proc = subprocess.Popen([sys.executable, "-m", "generator.cli", "render", "--out", str(out), *ARGS, "--resume"],
+def _children(pid: int) -> set[int]:
+    """Pids whose parent is ``pid`` (from /proc; ignores processes that exit meanwhile)."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(proc.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _run_and_kill(out, delay_s: float) -> tuple[bool, set[int]]:
+    """Start a resumable render, SIGKILL it after ``delay_s``; returns whether it was still
+    running, and the pids of the render processes it had started (this test's own)."""
+    proc = subprocess.Popen([sys.executable, "-m", "unnatural", "render", "--out", str(out), *ARGS, "--resume"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
     try:
         proc.wait(timeout=delay_s)
     except subprocess.TimeoutExpired:
+        workers = _children(proc.pid)
         os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    return proc.returncode == -signal.SIGKILL
+    return proc.returncode == -signal.SIGKILL, workers
 
 
-def _orphaned_workers_exit(timeout_s: float = 10.0) -> bool:
-    """True once no spawned multiprocessing worker of ours is left re-parented to init."""
+def _exit_in_time(pids: set[int], timeout_s: float = 10.0) -> bool:
+    """True once none of ``pids`` is alive (polled)."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        orphans = []
-        for proc in Path("/proc").iterdir():
-            try:
-                cmdline = (proc / "cmdline").read_bytes()
-                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            if b"multiprocessing.spawn" in cmdline and sys.executable.encode() in cmdline and ppid == 1:
-                orphans.append(proc.name)
-        if not orphans:
-            return True
+    while any(_alive(p) for p in pids):
+        if time.monotonic() > deadline:
+            return False
         time.sleep(0.2)
-    return False
+    return True
 
 
 def test_kill_and_resume_matches_uninterrupted(tmp_path):
@@ -57,9 +70,10 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path):
     out = tmp_path / "killed"
     # Kill moments spread over a run: during start-up, mid-render, while shards and the
     # manifest are being written. Each run resumes the previous one's leftovers.
-    killed = [_run_and_kill(out, full * f) for f in (0.15, 0.5, 0.45, 0.6, 0.55)]
-    assert any(killed)
-    assert _orphaned_workers_exit(), "render processes outlived their killed parent"
+    runs = [_run_and_kill(out, full * f) for f in (0.15, 0.5, 0.45, 0.6, 0.55)]
+    assert any(killed for killed, _ in runs)
+    workers = set().union(*(pids for _, pids in runs))
+    assert _exit_in_time(workers), "render processes outlived their killed parent"
     final = run_cli("render", "--out", str(out), *ARGS, "--resume")
     assert final.returncode == 0, final.stderr
     ref = json.loads((reference / "manifest.json").read_text())

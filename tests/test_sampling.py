@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from generator.sampling import ProgramTable, uniforms
-from generator.spec import COMPOSED, DatasetSpec, SpecError
+from unnatural.generator.sampling import ProgramTable, uniforms
+from unnatural.generator.spec import COMPOSED, DatasetSpec, SpecError
 
 
 def test_uniforms_are_pure_and_in_range():

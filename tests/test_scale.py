@@ -45,7 +45,7 @@ def _stats(out: Path) -> dict[str, tuple[int, int]]:
 def test_parts_on_a_shared_folder_then_resume_equal_a_local_render(tmp_path, reference):
     out = tmp_path / "shared"
     # The parts run at once on one folder, as the pods of a Kubernetes Indexed Job would.
-    procs = [subprocess.Popen([sys.executable, "-m", "generator.cli", "render", "--out", str(out), *ARGS,
+    procs = [subprocess.Popen([sys.executable, "-m", "unnatural", "render", "--out", str(out), *ARGS,
                                "--workers", "1", "--part", f"{i}/3"],
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for i in PARTS]
@@ -96,7 +96,7 @@ def test_ray_usage_errors(tmp_path):
     both = run_cli("render", "--out", str(tmp_path / "o"), *ARGS, "--ray", "--part", "0/2")
     assert both.returncode == 2 and "--ray and --part cannot be combined" in both.stderr
     # Without ray installed (hidden from the import system), --ray says how to get it.
-    code = ("import sys; sys.modules['ray'] = None; from generator.cli import main; "
+    code = ("import sys; sys.modules['ray'] = None; from unnatural.cli import main; "
             f"sys.exit(main(['render', '--out', {str(tmp_path / 'o')!r}, '--ray']))")
     missing = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "pip install 'unnatural[ray]'" in missing.stderr

@@ -15,8 +15,8 @@ from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import run_cli
-from distill.remote import TOKEN_ENV, server_urls
-from server.process import ServerProcess, free_port
+from unnatural.distill.remote import TOKEN_ENV, server_urls
+from unnatural.server.process import ServerProcess, free_port
 
 TOKEN = "s3cret-token-for-tests"
 # The open server's datasets: small, two families + a few composed programs (fast compiles).
@@ -172,11 +172,13 @@ def test_disconnect_stops_rendering(server):
             received += len(chunk)
             if received > 1 << 20:
                 break
-    # The stream is endless: only a stop on disconnect lets the workers go idle.
+    # The stream is endless: only a stop on disconnect lets the workers go idle. With no
+    # response open, no job queued and no process busy, nothing is left that could render.
     _wait(lambda: (m := server.metrics())["unnatural_render_workers_busy"] == 0
+          and m["unnatural_render_queue_depth"] == 0
           and m["unnatural_active_streams{'endpoint': 'stream'}"] == 0, timeout=30)
     rendered = server.metrics()["unnatural_images_rendered_total"]
-    time.sleep(1.5)
+    assert server.client.get("/healthz").status_code == 200
     assert server.metrics()["unnatural_images_rendered_total"] == rendered
 
 

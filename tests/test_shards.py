@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import webdataset as wds
 
-from generator.files import sha256_file
-from generator.job import JobError, render_dataset
-from generator.spec import COMPOSED, DatasetSpec
+from unnatural.generator.files import sha256_file
+from unnatural.generator.job import JobError, render_dataset
+from unnatural.generator.spec import COMPOSED, DatasetSpec
 
 MIX = {"plasma": 1.0, "voronoi_cells": 1.0, "fbm_noise": 1.0, COMPOSED: 1.0}
 
@@ -74,8 +74,8 @@ def test_tar_members_of_chunks_concatenate_to_the_shard(renderer):
     """The server streams a shard as chunks of members plus tar_end: same bytes as write_tar."""
     import io
 
-    from generator.sampling import ProgramTable
-    from generator.shard import encode_samples, render_samples, tar_end, tar_members, write_tar
+    from unnatural.generator.sampling import ProgramTable
+    from unnatural.generator.shard import encode_samples, render_samples, tar_end, tar_members, write_tar
 
     table = ProgramTable(small_spec(format="npy"))
     records = encode_samples(table, render_samples(table, renderer, np.arange(0, 23)))
