@@ -43,7 +43,7 @@ bench: install
 	$(PY) bench/quant.py
 
 experiment-digits: install
-	$(PY) -m unnatural.distill.experiment --out runs/digits
+	$(PY) -m unnatural.distill.studies.experiment --out runs/digits
 
 clean:
 	rm -rf $(DEMO_OUT) build *.egg-info

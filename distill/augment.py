@@ -5,11 +5,12 @@ strong augmentation essential when the transfer set is synthetic. Their recipe, 
 terms: random crop with 4..12 px padding, horizontal flip, RandAugment (2 ops for real data, 4 ops at
 magnitude 14 for synthetic data), colour jitter 0.4, elastic transform (alpha 50, sigma 5, p 0.5),
 random invert (p 0.1) and mixup with lambda ~ Beta(1, 1). :class:`Augmenter` applies it to a whole
-``(N, 3, H, W)`` float batch in ``[0, 1]`` on the batch's own device, random choices drawn per
-sample unless noted, in this order:
+``(N, C, H, W)`` float batch in ``[0, 1]``, C = 3 (RGB) or 1 (grey), on the batch's own device,
+random choices drawn per sample unless noted, in this order:
 
-* crop: ``"pad"`` zero-pads each image by p ~ U{pad[0]..pad[1]} px (drawn per sample) and crops a
-  uniformly placed ``(H, W)`` window back, torchvision's ``RandomCrop(size, padding=p)``; own code,
+* crop: ``"pad"`` zero-pads each image by p ~ U{pad[0]..pad[1]} px (drawn per sample; pixels at
+  ``ref_size``, see below) and crops a uniformly placed ``(H, W)`` window back, torchvision's
+  ``RandomCrop(size, padding=p)``; own code,
   since kornia's ``RandomCrop`` fixes one padding and the size when built. ``"rrc"`` is kornia's
   ``RandomResizedCrop`` back to ``(H, W)``, scale (0.35, 1), ratio (3/4, 4/3).
 * flip: kornia ``RandomHorizontalFlip(p=0.5)``.
@@ -21,9 +22,25 @@ sample unless noted, in this order:
   translates by at most 10 % instead of 150/331 of the image, and rejects m = 0 and m = 30.
 * colour jitter: kornia ``ColorJitter`` (torchvision's formulas) with brightness, contrast and
   saturation ``v`` and hue ``0.1 v``; one random order of the four steps per batch.
-* elastic: kornia ``RandomElasticTransform`` with torchvision's pixel semantics (see :class:`_Elastic`).
+* elastic: kornia ``RandomElasticTransform`` with torchvision's pixel semantics at ``ref_size``
+  (see :class:`_Elastic`).
 * invert: kornia ``RandomInvert(p)``.
 * mixup (Zhang et al., ICLR 2018) across the batch, one lambda per batch, see :func:`mixup`.
+
+Image size: the pixel magnitudes (``pad``, ``elastic_alpha``, ``elastic_sigma``) are those of an
+image of side ``ref_size`` (32, CIFAR's side, where Frank & Davis tuned them), and every batch gets
+them scaled to its side ``s = min(H, W)``, k = s / ref_size, so an augmentation is the same
+relative to the image at every size: pad ``round(k p)`` px (half up; at least 1 if p > 0), elastic
+sigma ``k sigma`` and alpha ``k^2 alpha`` (the blurred noise's amplitude falls as 1 / sigma, so
+alpha needs k^2 for displacements of k times the pixels). RandAugment's magnitudes are relative
+already (translation 150/331 of the side; shear, rotation and enhancement factors are scale-free),
+the rest have no size. At 32 px nothing changes; ``ref_size=s`` gives the old fixed-pixel
+behaviour at side s.
+
+Grey batches (C = 1): every operation works per channel, except colour jitter, which runs on the
+grey image repeated to RGB and averages back: saturation and hue leave grey as it is (as
+torchvision does on one channel), and contrast uses the grey image's mean as the luma. RandAugment's
+``color`` (saturation) is the identity on grey (kornia, as PIL).
 
 Randomness: kornia draws from torch's global RNG (on the CPU unless its modules were moved with
 ``.to()``). An :class:`Augmenter` without a seed uses the global RNG as it stands. With a seed, every
@@ -34,6 +51,7 @@ the caller's global RNG is left untouched.
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -70,10 +88,11 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "randaugment_magnitude": (lambda v: _is_int(v) and 0 <= v <= 30, "an integer in 0..30"),
     "invert_p": (lambda v: _is_num(v) and 0 <= v <= 1, "a number in [0, 1]"),
     "elastic_p": (lambda v: _is_num(v) and 0 <= v <= 1, "a number in [0, 1]"),
-    "elastic_alpha": (lambda v: _is_num(v) and v >= 0, "a number >= 0 (pixels)"),
-    "elastic_sigma": (lambda v: _is_num(v) and v > 0, "a number > 0 (pixels)"),
+    "elastic_alpha": (lambda v: _is_num(v) and v >= 0, "a number >= 0 (pixels at ref_size)"),
+    "elastic_sigma": (lambda v: _is_num(v) and v > 0, "a number > 0 (pixels at ref_size)"),
     "mixup": (lambda v: isinstance(v, bool), "a bool (in parse(): 1/0, true/false, yes/no, on/off)"),
     "mixup_alpha": (lambda v: _is_num(v) and v > 0, "a number > 0"),
+    "ref_size": (lambda v: _is_int(v) and v >= 1, "an integer >= 1 (pixels)"),
 }
 _PRESETS = ("synthetic", "real", "off")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -86,7 +105,7 @@ class AugmentConfig:
     Attributes:
         crop: ``"pad"`` (pad and random-crop back to the input size), ``"rrc"`` (random resized
             crop, scale (0.35, 1)) or ``"none"``.
-        pad: padding range in pixels for ``"pad"``, drawn per sample, inclusive.
+        pad: padding range in pixels at ``ref_size`` for ``"pad"``, drawn per sample, inclusive.
         flip: random horizontal flip, p = 0.5.
         color_jitter: brightness, contrast and saturation strength ``v`` (factors in
             ``[1 - v, 1 + v]``), hue ``0.1 v``; 0 disables.
@@ -94,10 +113,12 @@ class AugmentConfig:
         randaugment_magnitude: RandAugment magnitude on torchvision's 0..30 scale.
         invert_p: probability of inverting an image (``1 - x``).
         elastic_p: probability of an elastic transform per image.
-        elastic_alpha: displacement strength in pixels, torchvision semantics.
-        elastic_sigma: Gaussian smoothing of the displacement field in pixels.
+        elastic_alpha: displacement strength in pixels at ``ref_size``, torchvision semantics.
+        elastic_sigma: Gaussian smoothing of the displacement field in pixels at ``ref_size``.
         mixup: mix the batch with lambda ~ Beta(mixup_alpha, mixup_alpha).
         mixup_alpha: the Beta distribution's parameter.
+        ref_size: the image side (pixels) at which ``pad``, ``elastic_alpha`` and ``elastic_sigma``
+            hold; each batch gets them scaled to its own side (module docstring).
 
     ``str(config)`` gives text that :meth:`parse` turns back into an equal config.
 
@@ -117,6 +138,7 @@ class AugmentConfig:
     elastic_sigma: float = 5.0
     mixup: bool = True
     mixup_alpha: float = 1.0
+    ref_size: int = 32
 
     def __post_init__(self) -> None:
         if isinstance(self.pad, list):
@@ -224,25 +246,33 @@ def mixup(x: torch.Tensor, alpha: float = 1.0,
     return lam * x + (1 - lam) * x[perm], perm, lam
 
 
+def scaled_pixels(px: float, side: int, ref_size: int) -> int:
+    """``px`` pixels at side ``ref_size`` in whole pixels at ``side``: ``round(px * side / ref_size)``,
+    halves up, and at least 1 when ``px > 0``."""
+    return max(int(px > 0), math.floor(px * side / ref_size + 0.5))
+
+
 class _PadCrop(nn.Module):
     """Zero-pad each image by p ~ U{low..high} px, crop a uniformly placed ``(H, W)`` window back.
 
+    ``(low, high)`` is ``pad`` scaled from ``ref_size`` to the batch's side (:func:`scaled_pixels`).
     Per sample, this is torchvision's ``RandomCrop((H, W), padding=p)``: the window's top-left corner
     lies at ``(U{0..2p}, U{0..2p})`` in the p-padded image. Exact (integer indexing, no resampling).
     """
 
-    def __init__(self, pad: tuple[int, int]) -> None:
+    def __init__(self, pad: tuple[int, int], ref_size: int) -> None:
         super().__init__()
-        self.low, self.high = pad
+        self.pad, self.ref_size = pad, ref_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
-        p = torch.randint(self.low, self.high + 1, (n, 1))
+        low, high = (scaled_pixels(p, min(h, w), self.ref_size) for p in self.pad)
+        p = torch.randint(low, high + 1, (n, 1))
         # window corner (y, x) in the high-padded image
-        start = (self.high - p + (torch.rand(n, 2) * (2 * p + 1)).long()).to(x.device)
+        start = (high - p + (torch.rand(n, 2) * (2 * p + 1)).long()).to(x.device)
         rows = start[:, 0, None] + torch.arange(h, device=x.device)
         cols = start[:, 1, None] + torch.arange(w, device=x.device)
-        padded = F.pad(x, (self.high,) * 4)
+        padded = F.pad(x, (high,) * 4)
         return padded[torch.arange(n, device=x.device)[:, None, None, None],
                       torch.arange(c, device=x.device)[None, :, None, None],
                       rows[:, None, :, None], cols[:, None, None, :]]
@@ -284,7 +314,7 @@ def _autocontrast(x: torch.Tensor) -> torch.Tensor:
     return torch.where(flat, x, (x - lo) / torch.where(flat, 1.0, hi - lo))
 
 
-# torchvision.transforms.RandAugment's operations: (images (B, 3, H, W) in [0, 1], signs (B,) of +-1
+# torchvision.transforms.RandAugment's operations: (images (B, C, H, W) in [0, 1], signs (B,) of +-1
 # in the images' dtype, magnitude fraction f = magnitude / 30) -> images. Maxima at f = 1: shear
 # factor 0.3 about pixel (0, 0), translation 150/331 of the image (whole pixels), rotation 30 degrees,
 # enhancement factors 1 +- 0.9, posterize 4 bits, solarize threshold 0.
@@ -333,7 +363,9 @@ class _RandAugment(nn.Module):
 
 
 class _Elastic(K.RandomElasticTransform):
-    """kornia's ``RandomElasticTransform`` with torchvision's ``ElasticTransform(alpha, sigma)`` in pixels.
+    """kornia's ``RandomElasticTransform`` with torchvision's ``ElasticTransform(alpha, sigma)`` in pixels,
+    given at side ``ref_size`` and scaled to each batch's side ``min(H, W)`` = k ``ref_size``:
+    sigma ``k sigma``, alpha ``k^2 alpha`` (module docstring).
 
     Both blur uniform [-1, 1] noise with a Gaussian of ``sigma`` px. torchvision takes a kernel of
     ``int(8 sigma + 1)`` px made odd (41 for sigma 5), kept here, and adds ``alpha / size`` times the
@@ -344,17 +376,32 @@ class _Elastic(K.RandomElasticTransform):
     pads the noise with zeros before blurring (torchvision reflects), and the gate ``p`` is per image.
     """
 
-    def __init__(self, alpha: float, sigma: float, p: float) -> None:
-        k = int(8 * sigma + 1)
-        k += 1 - k % 2
-        super().__init__(kernel_size=(k, k), sigma=(sigma, sigma), alpha=(alpha, alpha), p=p)
-        self.alpha_px = alpha
+    def __init__(self, alpha: float, sigma: float, p: float, ref_size: int) -> None:
+        super().__init__(p=p)   # kernel, sigma and alpha: per batch size, in apply_transform
+        self.alpha_px, self.sigma_px, self.ref_size = alpha, sigma, ref_size
 
     def apply_transform(self, input: torch.Tensor, params: dict[str, torch.Tensor], flags: dict[str, Any],
                         transform: torch.Tensor | None = None) -> torch.Tensor:
         h, w = input.shape[-2:]
-        flags = {**flags, "alpha": (self.alpha_px / w, self.alpha_px / h)}
+        k = min(h, w) / self.ref_size
+        sigma, alpha = self.sigma_px * k, self.alpha_px * k * k
+        size = int(8 * sigma + 1)
+        size += 1 - size % 2
+        flags = {**flags, "kernel_size": (size, size), "sigma": (sigma, sigma), "alpha": (alpha / w, alpha / h)}
         return super().apply_transform(input, params, flags, transform)
+
+
+class _ColorJitter(K.ColorJitter):
+    """kornia's ``ColorJitter``, also on grey ``(N, 1, H, W)``: repeated to RGB, jittered, averaged back.
+
+    On grey RGB, saturation and hue change nothing (up to float round-off) and the luma is the grey
+    value, so a grey image gets brightness and contrast only, with the same random draws as RGB.
+    """
+
+    def forward(self, input: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        if input.shape[-3] == 1:
+            return super().forward(input.expand(-1, 3, -1, -1), *args, **kwargs).mean(-3, keepdim=True)
+        return super().forward(input, *args, **kwargs)
 
 
 class Augmenter(nn.Module):
@@ -373,7 +420,7 @@ class Augmenter(nn.Module):
         self.config, self.seed = config, seed
         stages: list[nn.Module] = []
         if config.crop == "pad" and config.pad[1] > 0:
-            stages.append(_PadCrop(config.pad))
+            stages.append(_PadCrop(config.pad, config.ref_size))
         elif config.crop == "rrc":
             stages.append(_ResizedCrop(RRC_SCALE))
         if config.flip:
@@ -382,9 +429,9 @@ class Augmenter(nn.Module):
             stages.append(_RandAugment(config.randaugment_ops, config.randaugment_magnitude))
         if config.color_jitter:
             v = config.color_jitter
-            stages.append(K.ColorJitter(v, v, v, 0.1 * v, p=1.0))
+            stages.append(_ColorJitter(v, v, v, 0.1 * v, p=1.0))
         if config.elastic_p:
-            stages.append(_Elastic(config.elastic_alpha, config.elastic_sigma, config.elastic_p))
+            stages.append(_Elastic(config.elastic_alpha, config.elastic_sigma, config.elastic_p, config.ref_size))
         if config.invert_p:
             stages.append(K.RandomInvert(p=config.invert_p))
         self.pipeline = nn.Sequential(*stages)
@@ -394,15 +441,16 @@ class Augmenter(nn.Module):
         """Augment a batch.
 
         Args:
-            x: ``(N, 3, H, W)`` float in ``[0, 1]``, any device; not modified.
+            x: ``(N, C, H, W)`` float in ``[0, 1]``, C = 3 (RGB) or 1 (grey), any device; not modified.
 
         Returns:
             The augmented batch, same shape, dtype and device, in ``[0, 1]``: crop, flip,
             RandAugment, colour jitter, elastic and invert drawn per sample, then mixup across the
             batch if enabled. The input itself when everything is disabled.
         """
-        if x.ndim != 4 or x.shape[1] != 3 or not x.is_floating_point():
-            raise ValueError(f"Augmenter expects a float (N, 3, H, W) batch, got {x.dtype} {tuple(x.shape)}")
+        if x.ndim != 4 or x.shape[1] not in (1, 3) or not x.is_floating_point():
+            raise ValueError(f"Augmenter expects a float (N, C, H, W) batch with C = 3 (RGB) or 1 (grey), "
+                             f"got {x.dtype} {tuple(x.shape)}")
         if self.seed is None:
             return self._augment(x)
         with self._own_rng(x.device):

@@ -16,7 +16,7 @@ def _dataset(text: str) -> str:
 
 
 def _seeds(text: str) -> list[int]:
-    from .study_bn import parse_seeds
+    from .studies.bn import parse_seeds
 
     try:
         return parse_seeds(text)
@@ -216,7 +216,7 @@ def _cmd_kd_score(args: argparse.Namespace) -> int:
 
 
 def _cmd_study_bn(args: argparse.Namespace) -> int:
-    from .study_bn import BNStudy, run_study
+    from .studies.bn import BNStudy, run_study
 
     try:
         study = BNStudy(setting=args.setting, dataset=args.dataset, arch=args.arch,
@@ -233,7 +233,7 @@ def _cmd_study_bn(args: argparse.Namespace) -> int:
 
 
 def _cmd_study_ptq(args: argparse.Namespace) -> int:
-    from .study_ptq import PTQStudy, run_study
+    from .studies.ptq import PTQStudy, run_study
 
     try:
         study = PTQStudy(dataset=args.dataset, arch=args.arch, size=args.size, budget=args.budget,

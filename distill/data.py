@@ -8,15 +8,19 @@ split. Sources:
 * ``cifar10:PATH`` / ``cifar100:PATH``: the python pickle release of
   https://www.cs.toronto.edu/~kriz/cifar.html (``cifar-10-batches-py`` / ``cifar-100-python``).
 * ``folder:PATH``: an image folder ``PATH/<class>/*.png|jpg|jpeg|webp``.
+* ``fashion-mnist[:PATH]`` / ``mnist:PATH``: the IDX files of Fashion-MNIST (Xiao et al. 2017,
+  arXiv:1708.07747, https://github.com/zalandoresearch/fashion-mnist; default PATH: Debian's
+  package ``dataset-fashion-mnist``) or of MNIST (LeCun et al. 1998,
+  http://yann.lecun.com/exdb/mnist/), 28x28 grey, loaded with one channel.
 
 Shader images (:func:`shader_loader`) stream from this project's WebDataset shards, local or
 served by ``unnatural serve``, as uint8 batches; the teacher supplies the labels.
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import glob
+import gzip
 import math
 import os
 import pickle
@@ -32,13 +36,21 @@ from PIL import Image
 from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
 
-from .datasets import parse_dataset
+from .datasets import DEFAULT_PATHS, parse_dataset
 from .remote import server_urls
 
 SPLITS = ("train", "val", "test")
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar.html"
 FOLDER_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 SHARD_IMAGE_FIELDS = ("npy", "png", "jpg", "jpeg", "webp")
+FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                         "Ankle boot"]
+FASHION_MNIST_PACKAGE = "dataset-fashion-mnist"   # Debian's IDX files, DEFAULT_PATHS["fashion-mnist"]
+# split -> (images, labels) IDX file names, each read as NAME.gz or NAME; IDX magic numbers (type 0x08 = ubyte)
+IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+             "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+IDX_IMAGES, IDX_LABELS = 0x00000803, 0x00000801
+IDX_KINDS = ("fashion-mnist", "mnist")
 
 
 @dataclass
@@ -46,7 +58,8 @@ class LabelledSet:
     """One split of a real labelled dataset, in memory.
 
     Attributes:
-        x: ``(N, 3, H, W)`` float32 images in [0, 1], RGB.
+        x: ``(N, C, H, W)`` float32 images in [0, 1]: C = 3 (RGB) for digits, CIFAR and folders,
+            C = 1 (grey) for Fashion-MNIST and MNIST.
         y: ``(N,)`` int64 class indices into ``classes``.
         classes: class names, index = label.
     """
@@ -59,11 +72,16 @@ class LabelledSet:
     def num_classes(self) -> int:
         return len(self.classes)
 
+    @property
+    def channels(self) -> int:
+        """C of ``x``: 1 (grey) or 3 (RGB)."""
+        return self.x.shape[1]
+
     def __len__(self) -> int:
         return len(self.y)
 
     def loader(self, batch_size: int, shuffle: bool, seed: int = 0, drop_last: bool = False) -> DataLoader:
-        """An in-process loader (``num_workers=0``) of ``(x, y)`` batches: ``(B, 3, H, W)`` float32, ``(B,)`` int64.
+        """An in-process loader (``num_workers=0``) of ``(x, y)`` batches: ``(B, C, H, W)`` float32, ``(B,)`` int64.
 
         ``seed`` fixes the shuffle order of the first epoch (later epochs continue the same generator).
         """
@@ -73,7 +91,7 @@ class LabelledSet:
 
 @dataclass(frozen=True)
 class _Raw:
-    """A whole dataset before splitting: ``x`` (N, 3, h, w) uint8 or float32 in [0, 1], ``y`` (N,) int64,
+    """A whole dataset before splitting: ``x`` (N, C, h, w) uint8 or float32 in [0, 1], ``y`` (N,) int64,
     and the index arrays of each split into them."""
 
     x: np.ndarray
@@ -86,7 +104,8 @@ def load_real(dataset: str, split: str, size: int = 32) -> LabelledSet:
     """Load one split of a real labelled dataset at ``size`` x ``size``.
 
     Args:
-        dataset: ``"digits"``, ``"cifar10:PATH"``, ``"cifar100:PATH"`` or ``"folder:PATH"``.
+        dataset: ``"digits"``, ``"cifar10:PATH"``, ``"cifar100:PATH"``, ``"folder:PATH"``,
+            ``"fashion-mnist[:PATH]"`` or ``"mnist:PATH"`` (grammar: :mod:`unnatural.distill.datasets`).
 
             * digits: 60/20/20 stratified train/val/test of scikit-learn's ``load_digits()``;
               8x8 grey upsampled bilinearly (``align_corners=False``) and repeated to 3 channels;
@@ -99,28 +118,47 @@ def load_real(dataset: str, split: str, size: int = 32) -> LabelledSet:
               hidden ones skipped), split 70/15/15 stratified. If PATH holds exactly the
               subfolders ``train``, ``val`` and ``test``, each is such a class folder and is
               used as that split as it is (classes from ``train``).
+            * fashion-mnist/mnist: PATH holds the four IDX files (:func:`read_idx`)
+              ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
+              ``t10k-labels-idx1-ubyte``, each gzipped (``NAME.gz``, tried first) or not. train =
+              the train files less val (54,000 of 60,000), val = a stratified 10% of them (6,000),
+              test = the t10k files (10,000). One channel: ``x`` is ``(N, 1, size, size)``; 28x28 is
+              resized bilinearly like every other set (for LeNet-5 at 32, as DAFL's code does with
+              ``Resize((32, 32))``, rather than zero-padded to 32 as in LeCun et al. 1998), so every
+              kind follows one rule. Fashion-MNIST PATH defaults to
+              ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``); classes are
+              :data:`FASHION_MNIST_CLASSES`, MNIST's ``"0"``..``"9"``.
         split: ``"train"``, ``"val"`` or ``"test"``.
         size: output height and width in pixels (resized bilinearly, antialiased when shrinking).
+
+    Returns:
+        The split: ``x`` ``(N, C, size, size)`` float32 in [0, 1] (C = 1 for fashion-mnist and
+        mnist, 3 otherwise), ``y`` ``(N,)`` int64.
 
     Raw arrays are cached per (dataset, path) in this process (folder images per size too), so
     loading the three splits reads the files once.
 
     Raises:
-        ValueError: an unknown dataset or split, a bad size, missing files or an empty folder.
-        FileNotFoundError: PATH does not exist.
+        ValueError: an unknown dataset or split, a bad size, missing, truncated or malformed
+            files, or an empty folder.
+        FileNotFoundError: PATH does not exist (for the default Fashion-MNIST folder the message
+            says to install ``dataset-fashion-mnist`` or pass ``fashion-mnist:PATH``).
     """
     if split not in SPLITS:
         raise ValueError(f"split {split!r} is not allowed: expected one of {', '.join(SPLITS)}")
     if not isinstance(size, int) or size < 1:
         raise ValueError(f"size {size!r} is not allowed: expected a positive integer")
-    kind, path = dataclasses.astuple(parse_dataset(dataset))
+    ref = parse_dataset(dataset)
+    kind, path = ref.kind, ref.location
     if kind == "digits":
         raw = _digits()
     else:
         root = Path(path).expanduser().resolve()
         if not root.is_dir():
-            raise FileNotFoundError(f"{kind} path {path} does not exist or is not a folder")
-        raw = _folder(str(root), size) if kind == "folder" else _cifar(kind, str(root))
+            raise FileNotFoundError(f"{kind} path {path} does not exist or is not a folder"
+                                    f"{_install_hint(kind) if not ref.path else ''}")
+        raw = (_folder(str(root), size) if kind == "folder" else _idx(kind, str(root)) if kind in IDX_KINDS
+               else _cifar(kind, str(root)))
     index = raw.splits[split]
     x = torch.from_numpy(raw.x[index])
     x = x.float() / 255 if x.dtype == torch.uint8 else x
@@ -185,6 +223,94 @@ def _cifar(kind: str, path: str) -> _Raw:
     train, val = train_test_split(np.arange(n_train), test_size=0.1, stratify=y[:n_train], random_state=0)
     splits = {"train": np.sort(train), "val": np.sort(val), "test": np.arange(n_train, len(y))}
     return _Raw(x, y, _names(_unpickle(root / meta_file)[names_key]), splits)
+
+
+def read_idx(path: str | os.PathLike, magic: int) -> np.ndarray:
+    """Read an IDX file (the MNIST format, http://yann.lecun.com/exdb/mnist/) of unsigned bytes.
+
+    The file is gzipped or not, told by its first bytes (``1f 8b``), whatever its name. Layout
+    after decompression: a big-endian int32 magic ``0x0000 08 D`` (0x08 = ubyte, D = number of
+    dimensions), D big-endian int32 sizes, then the values, row-major.
+
+    Args:
+        path: the file.
+        magic: the expected magic number: :data:`IDX_IMAGES` (0x803, ``(N, rows, cols)``) or
+            :data:`IDX_LABELS` (0x801, ``(N,)``).
+
+    Returns:
+        A uint8 array of the header's shape.
+
+    Raises:
+        ValueError: a corrupt or truncated gzip stream, another magic number, a zero size, or a
+            length that differs from the header's (the message names the file and both sizes).
+    """
+    with open(path, "rb") as f:
+        data = f.read()
+    zipped = data[:2] == b"\x1f\x8b"
+    if zipped:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exn:
+            raise ValueError(f"IDX file {path} is a truncated or corrupt gzip file ({exn})") from None
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
+    found = int.from_bytes(data[:4], "big") if len(data) >= 4 else None
+    if found != magic:
+        raise ValueError(f"IDX file {path} has magic number {'none' if found is None else hex(found)}: "
+                         f"expected {magic:#010x} (unsigned bytes, {ndim} dimensions)")
+    shape = tuple(int(d) for d in np.frombuffer(data[4:header], dtype=">i4"))
+    if len(shape) != ndim or min(shape) < 1:
+        raise ValueError(f"IDX file {path} has a bad header: sizes {shape}, expected {ndim} positive sizes")
+    expected = header + math.prod(shape)
+    if len(data) != expected:
+        raise ValueError(f"IDX file {path} is {'truncated' if len(data) < expected else 'too long'}: "
+                         f"{len(data):,} bytes{' decompressed' if zipped else ''}, expected {expected:,} "
+                         f"({header}-byte header + {' x '.join(map(str, shape))} values)")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _idx_file(kind: str, root: Path, name: str) -> Path:
+    for file in (root / f"{name}.gz", root / name):
+        if file.is_file():
+            return file
+    raise ValueError(f"{kind} path {root} has no {name}(.gz): expected the four IDX files "
+                     f"{', '.join(n for pair in IDX_FILES.values() for n in pair)} (gzipped or not)"
+                     f"{_install_hint(kind)}")
+
+
+def _install_hint(kind: str) -> str:
+    """How to get a kind's default folder (``""`` for kinds without one)."""
+    if kind not in DEFAULT_PATHS:
+        return ""
+    return (f": install the Debian package {FASHION_MNIST_PACKAGE} (apt-get install {FASHION_MNIST_PACKAGE}), "
+            f"which puts the files in {DEFAULT_PATHS[kind]}, or pass {kind}:PATH")
+
+
+@functools.lru_cache(maxsize=None)
+def _idx(kind: str, path: str) -> _Raw:
+    root = Path(path)
+    parts = []
+    for split, (images_name, labels_name) in IDX_FILES.items():
+        images_file, labels_file = _idx_file(kind, root, images_name), _idx_file(kind, root, labels_name)
+        images, labels = read_idx(images_file, IDX_IMAGES), read_idx(labels_file, IDX_LABELS)
+        if len(images) != len(labels) or labels.max() > 9:
+            raise ValueError(f"{kind} {split} files {images_file} ({len(images)} images) and {labels_file} "
+                             f"({len(labels)} labels, largest {labels.max()}): expected one label 0..9 per image")
+        parts.append((images, labels))
+    shapes = {images.shape[1:] for images, _ in parts}
+    if len(shapes) != 1:
+        raise ValueError(f"{kind} path {root}: train and t10k images differ in size ({sorted(shapes)})")
+    x = np.concatenate([images for images, _ in parts])[:, None]
+    y = np.concatenate([labels for _, labels in parts]).astype(np.int64)
+    n_train = len(parts[0][1])
+    try:
+        train, val = train_test_split(np.arange(n_train), test_size=0.1, stratify=y[:n_train], random_state=0)
+    except ValueError as exn:
+        raise ValueError(f"{kind} path {root}: too few train images per class for a stratified 10% val "
+                         f"split ({exn})") from exn
+    splits = {"train": np.sort(train), "val": np.sort(val), "test": np.arange(n_train, len(y))}
+    classes = FASHION_MNIST_CLASSES if kind == "fashion-mnist" else [str(c) for c in range(10)]
+    return _Raw(x, y, list(classes), splits)
 
 
 def _class_folders(root: Path) -> list[Path]:

@@ -18,8 +18,9 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +32,10 @@ from unnatural.generator.files import atomic_open, atomic_write
 from .bn import BNVariant
 from .checkpoint import ModelInfo, Normalized, load_model, save_model
 from .training import evaluate, make_optimizer, pick_device, warmup_cosine
+
+if TYPE_CHECKING:     # imported when a run starts (augment pulls in kornia)
+    from .augment import Augmenter
+    from .balance import ClassBalancer
 
 CHECKPOINT = "checkpoint.pt"
 LOG = "log.jsonl"
@@ -137,6 +142,276 @@ def image_source(data: str, batch_size: int, seed: int = 0, size: int = 32, toke
 
 
 # -- the trainer -------------------------------------------------------------------------------
+def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, out_dir: str | Path,
+            config: DistillConfig, *, eval_set: tuple[torch.Tensor, torch.Tensor] | None = None,
+            device: str = "auto", resume: bool = False, progress: bool = True, data_label: str = "",
+            bn: BNVariant | None = None, stop_after: int | None = None) -> dict:
+    """Train a student against a frozen teacher on ``source``; return the summary.
+
+    Under torchrun every rank runs this: DDP keeps the replicas identical, each rank draws its
+    own batches, and rank 0 alone evaluates and writes files.
+
+    Args:
+        teacher_path: teacher model file (:func:`unnatural.distill.checkpoint.load_model`).
+        student_arch: registry name of the student.
+        source: image batches (:func:`image_source`).
+        out_dir: gets ``checkpoint.pt`` (every ``checkpoint_every`` steps), ``log.jsonl`` (one
+            line per evaluation), ``student.pt`` (final student, model-file format) and
+            ``summary.json``.
+        config: :class:`DistillConfig`.
+        eval_set: ``(x (N, 3, H, W) [0, 1] float, y (N,) int64)`` real test images.
+        device: ``auto`` | ``cpu`` | ``cuda[:N]`` (under torchrun, CUDA ranks use ``cuda:LOCAL_RANK``).
+        resume: continue from ``out_dir/checkpoint.pt``.
+        progress: show a tqdm bar (rank 0).
+        data_label: what ``source`` reads, recorded in the student's model file and the summary.
+        bn: the student's batch-norm variant (:class:`unnatural.distill.bn.BNVariant`; ``None``: standard).
+        stop_after: stop (with a checkpoint) after this many steps of this call: for tests of resume.
+
+    Returns:
+        ``student``, ``teacher``, ``data``, ``steps`` (done so far), ``complete``, ``config``,
+        ``final_loss`` (the last step's KD loss), ``seconds`` (wall clock of this call); with
+        ``balance``: ``admitted_histogram`` and ``admitted_entropy``; with ``eval_set`` (rank 0):
+        ``test_acc`` and ``best_test_acc`` in [0, 1].
+
+    Raises:
+        FileNotFoundError / ValueError: a bad teacher file, architecture, or a resume without
+            a checkpoint.
+    """
+    run = _setup(teacher_path, student_arch, out_dir, config, device, bn or BNVariant(), data_label)
+    if resume:
+        _load_checkpoint(run)
+    model = _data_parallel(run)
+    batches = source()
+    for _ in range(run.consumed):        # replay the stream to where the checkpoint left it
+        next(batches)
+    stop_at = config.steps if stop_after is None else min(config.steps, run.step + stop_after)
+    bar = tqdm(total=config.steps, initial=run.step, desc=f"distill {student_arch}",
+               disable=not progress or run.rank != 0, dynamic_ncols=True, unit="step")
+    loss, window = float("nan"), _Window()
+    while run.step < stop_at:
+        x, teacher_logits = _next_batch(run, batches)
+        loss = _train_step(run, model, x, teacher_logits)
+        window.images += len(x)
+        bar.update(1)
+        if run.step % config.eval_every == 0 or run.step == config.steps:
+            _evaluate_and_log(run, loss, window, eval_set, bar)
+            window = _Window()
+        if run.step % config.checkpoint_every == 0 or run.step == stop_at:
+            _save_checkpoint(run)
+    bar.close()
+    summary = _summary(run, loss, eval_set)
+    if run.rank == 0 and summary["complete"]:
+        _save_student(run, summary)
+    return summary
+
+
+@dataclass
+class _Run:
+    """One distillation run: what :func:`_setup` builds and where training stands."""
+
+    config: DistillConfig
+    out: Path
+    rank: int
+    world: int
+    device: torch.device
+    teacher: nn.Module             # frozen, eval mode
+    student: Normalized            # what is evaluated, checkpointed and saved
+    info: ModelInfo                # the student's model-file header
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler
+    augmenter: Augmenter
+    balancer: ClassBalancer | None
+    started: float                 # time.perf_counter() at setup
+    step: int = 0                  # optimizer steps done
+    consumed: int = 0              # source batches drawn (the stream is replayed this far on resume)
+    best: float = -1.0             # best test accuracy logged
+
+    @property
+    def cuda(self) -> bool:
+        """Training on a GPU: channels-last memory, fp16 autocast and loss scaling."""
+        return self.device.type == "cuda"
+
+
+@dataclass
+class _Window:
+    """Throughput between two evaluations."""
+
+    images: int = 0
+    start: float = field(default_factory=time.perf_counter)
+
+
+def _setup(teacher_path: str | Path, student_arch: str, out_dir: str | Path, config: DistillConfig, device: str,
+           bn: BNVariant, data_label: str) -> _Run:
+    """The process group, device, teacher, a fresh student (seeded with ``config.seed``), its
+    optimizer, schedule, loss scaler, augmenter and class balancer; creates ``out_dir``."""
+    from .augment import AugmentConfig, Augmenter
+    from .balance import ClassBalancer
+    from .models import create_model
+
+    rank, world = _distributed()
+    dev = pick_device(device)
+    if world > 1 and dev.type == "cuda":
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    teacher, tinfo = load_model(teacher_path, dev)
+    torch.manual_seed(config.seed)
+    # the online input normalization (bn.input_norm) replaces the teacher's fixed mean/std
+    mean, std = ([0.0] * 3, [1.0] * 3) if bn.input_norm else (tinfo.mean, tinfo.std)
+    info = ModelInfo(student_arch, tinfo.num_classes, tinfo.input_size, mean, std, tinfo.classes,
+                     {"teacher": str(teacher_path), "data": data_label, "config": asdict(config)},
+                     options=bn.model_options)
+    net = create_model(student_arch, num_classes=tinfo.num_classes, norm_layer=bn.norm_layer(), **bn.model_options)
+    student = Normalized(net, mean, std).to(dev)
+    if dev.type == "cuda":
+        student = student.to(memory_format=torch.channels_last)
+    opt = make_optimizer(student, config.optimizer, config.lr, config.weight_decay,
+                         bn.param_groups(student, config.lr, config.weight_decay))
+    sched = warmup_cosine(opt, config.steps, config.warmup_steps)
+    scaler = torch.amp.GradScaler("cuda", enabled=dev.type == "cuda")
+    augmenter = Augmenter(AugmentConfig.parse(config.augment)).to(dev)
+    balancer = ClassBalancer(tinfo.num_classes) if config.balance else None
+    return _Run(config=config, out=out, rank=rank, world=world, device=dev, teacher=teacher, student=student,
+                info=info, opt=opt, sched=sched, scaler=scaler, augmenter=augmenter, balancer=balancer,
+                started=time.perf_counter())
+
+
+def _data_parallel(run: _Run) -> nn.Module:
+    """What the step trains: the student, wrapped in DDP under torchrun (which starts every
+    replica from rank 0's weights)."""
+    return torch.nn.parallel.DistributedDataParallel(run.student) if run.world > 1 else run.student
+
+
+def _next_batch(run: _Run, batches: Iterator[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Step ``run.step``'s training batch ``(B, 3, S, S)`` [0, 1] float and the teacher's logits
+    ``(B, K)`` on it: stream samples (class-balanced), augmented, a share replaced by boundary
+    samples. Every random choice draws from the step's own seed (``seed``, rank, step)."""
+    config = run.config
+    with torch.random.fork_rng(devices=[run.device] if run.cuda else []):
+        torch.manual_seed(config.seed * 1_000_003 + run.rank * 7_919 + run.step)
+        x = run.augmenter(_admitted_images(run, batches))
+        n_adv = int(round(config.batch_size * config.adversarial / 4))   # attacked originals per batch
+        if n_adv:
+            x = _with_boundary_samples(run.teacher, x, n_adv)
+        with torch.no_grad():
+            teacher_logits = run.teacher(x)
+    return x, teacher_logits
+
+
+def _admitted_images(run: _Run, batches: Iterator[torch.Tensor]) -> torch.Tensor:
+    """``batch_size`` stream images as floats at the teacher's input size, drawing source batches
+    (counted in ``run.consumed``) until the class balancer has admitted enough. The set is
+    balanced as the teacher sees it, before augmentation (as the offline filter)."""
+    xs, have = [], 0
+    while have < run.config.batch_size:
+        x = as_float_images(next(batches), run.device, run.info.input_size)
+        run.consumed += 1
+        if run.balancer is not None:
+            with torch.no_grad():
+                keep = run.balancer.admit(run.teacher(x).argmax(1)).to(run.device)
+            x = x[keep]
+        xs.append(x)
+        have += len(x)
+    return torch.cat(xs)[:run.config.batch_size]
+
+
+def _with_boundary_samples(teacher: nn.Module, x: torch.Tensor, n_adv: int) -> torch.Tensor:
+    """``x`` ``(B, ...)`` with its head replaced by the 4 boundary samples of each of its first
+    ``n_adv`` images (:func:`unnatural.distill.adversarial.boundary_samples`); same length."""
+    from .adversarial import boundary_samples
+
+    adv = boundary_samples(teacher, x[:n_adv]).images
+    return torch.cat([adv, x[4 * n_adv:]])[:len(x)]
+
+
+def _train_step(run: _Run, model: nn.Module, x: torch.Tensor, teacher_logits: torch.Tensor) -> float:
+    """One optimizer step on the KD loss (fp16 autocast and loss scaling on CUDA); returns the loss."""
+    if run.cuda:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(run.device.type, dtype=torch.float16, enabled=run.cuda):
+        loss = kd_loss(model(x), teacher_logits, run.config.temperature)
+    run.opt.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    run.scaler.step(run.opt)
+    run.scaler.update()
+    run.sched.step()
+    run.step += 1
+    return loss.item()
+
+
+def _evaluate_and_log(run: _Run, loss: float, window: _Window, eval_set: tuple[torch.Tensor, torch.Tensor] | None,
+                      bar: tqdm) -> None:
+    """Append one line to ``log.jsonl`` (rank 0): step, loss, lr, throughput since the last
+    line, seconds so far and, with ``eval_set``, the student's test accuracy."""
+    if run.rank != 0:
+        return
+    now = time.perf_counter()
+    entry = {"step": run.step, "loss": loss, "lr": run.sched.get_last_lr()[0],
+             "images_per_s": window.images / (now - window.start), "seconds": now - run.started}
+    if eval_set is not None:
+        entry["test_acc"] = evaluate(run.student, eval_set[0], eval_set[1], run.device)
+        run.best = max(run.best, entry["test_acc"])
+        bar.set_postfix(loss=f"{loss:.3f}", acc=f"{entry['test_acc']:.3f}")
+    with (run.out / LOG).open("a") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+def _save_checkpoint(run: _Run) -> None:
+    """Write ``checkpoint.pt`` atomically (rank 0): every state a resume needs."""
+    if run.rank != 0:
+        return
+    with atomic_open(run.out / CHECKPOINT) as f:
+        torch.save({"student": run.student.state_dict(), "optimizer": run.opt.state_dict(),
+                    "scheduler": run.sched.state_dict(), "scaler": run.scaler.state_dict(),
+                    "balancer": run.balancer.state_dict() if run.balancer else None,
+                    "step": run.step, "consumed": run.consumed, "best": run.best,
+                    "config": asdict(run.config)}, f)
+
+
+def _load_checkpoint(run: _Run) -> None:
+    """Restore what :func:`_save_checkpoint` wrote.
+
+    Raises:
+        FileNotFoundError: ``checkpoint.pt`` does not exist.
+    """
+    path = run.out / CHECKPOINT
+    if not path.is_file():
+        raise FileNotFoundError(f"--resume: {path} does not exist")
+    ckpt = torch.load(path, map_location=run.device, weights_only=False)
+    run.student.load_state_dict(ckpt["student"])
+    run.opt.load_state_dict(ckpt["optimizer"])
+    run.sched.load_state_dict(ckpt["scheduler"])
+    run.scaler.load_state_dict(ckpt["scaler"])
+    if run.balancer:
+        run.balancer.load_state_dict(ckpt["balancer"])
+    run.step, run.consumed, run.best = ckpt["step"], ckpt["consumed"], ckpt["best"]
+
+
+def _summary(run: _Run, loss: float, eval_set: tuple[torch.Tensor, torch.Tensor] | None) -> dict:
+    """What :func:`distill` returns (its docstring lists the keys); rank 0 evaluates the student
+    once more on ``eval_set``."""
+    from .balance import normalized_entropy
+
+    summary = {"student": run.info.arch, "teacher": run.info.meta["teacher"], "data": run.info.meta["data"],
+               "steps": run.step, "complete": run.step >= run.config.steps, "config": asdict(run.config),
+               "final_loss": loss, "seconds": time.perf_counter() - run.started}
+    if run.balancer is not None:
+        summary["admitted_histogram"] = run.balancer.admitted.tolist()
+        summary["admitted_entropy"] = normalized_entropy(run.balancer.admitted)
+    if eval_set is not None and run.rank == 0:
+        summary["test_acc"] = evaluate(run.student, eval_set[0], eval_set[1], run.device)
+        summary["best_test_acc"] = max(run.best, summary["test_acc"])
+    return summary
+
+
+def _save_student(run: _Run, summary: dict) -> None:
+    """Write the finished student (``student.pt``, model-file format) and ``summary.json``, each atomically."""
+    save_model(run.out / STUDENT, run.student, run.info)
+    atomic_write(run.out / SUMMARY, (json.dumps(summary, indent=1) + "\n").encode())
+
+
+# -- shared pieces -----------------------------------------------------------------------------
 def _distributed() -> tuple[int, int]:
     """(rank, world size) under torchrun, initializing the process group once."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -153,154 +428,6 @@ def as_float_images(batch: torch.Tensor, device: torch.device, size: int) -> tor
     if x.shape[-1] != size or x.shape[-2] != size:
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
     return x
-
-
-def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, out_dir: str | Path,
-            config: DistillConfig, *, eval_set: tuple[torch.Tensor, torch.Tensor] | None = None,
-            device: str = "auto", resume: bool = False, progress: bool = True, data_label: str = "",
-            bn: BNVariant | None = None, stop_after: int | None = None) -> dict:
-    """Train a student against a frozen teacher on ``source``; return the summary.
-
-    Args:
-        teacher_path: teacher model file (:func:`unnatural.distill.checkpoint.load_model`).
-        student_arch: registry name of the student.
-        source: image batches (:func:`image_source`).
-        out_dir: gets ``checkpoint.pt`` (every ``checkpoint_every`` steps), ``log.jsonl`` (one
-            line per evaluation), ``student.pt`` (final student, model-file format) and
-            ``summary.json``.
-        config: :class:`DistillConfig`.
-        eval_set: ``(x (N, 3, H, W) [0, 1] float, y (N,) int64)`` real test images.
-        resume: continue from ``out_dir/checkpoint.pt``.
-        bn: the student's batch-norm variant (:class:`unnatural.distill.bn.BNVariant`; ``None``: standard).
-        stop_after: stop (with a checkpoint) after this many steps of this call: for tests of resume.
-
-    Raises:
-        FileNotFoundError / ValueError: a bad teacher file, architecture, or a resume without
-            a checkpoint.
-    """
-    from .adversarial import boundary_samples
-    from .augment import AugmentConfig, Augmenter
-    from .balance import ClassBalancer, normalized_entropy
-    from .models import create_model
-
-    rank, world = _distributed()
-    dev = pick_device(device)
-    if world > 1 and dev.type == "cuda":
-        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    cuda = dev.type == "cuda"
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    teacher, tinfo = load_model(teacher_path, dev)
-    size = tinfo.input_size
-    torch.manual_seed(config.seed)
-    bn = bn or BNVariant()
-    net = create_model(student_arch, num_classes=tinfo.num_classes, norm_layer=bn.norm_layer(), **bn.model_options)
-    mean, std = ([0.0] * 3, [1.0] * 3) if bn.input_norm else (tinfo.mean, tinfo.std)
-    student = Normalized(net, mean, std).to(dev)
-    if cuda:
-        student = student.to(memory_format=torch.channels_last)
-    opt = make_optimizer(student, config.optimizer, config.lr, config.weight_decay,
-                         bn.param_groups(student, config.lr, config.weight_decay))
-    sched = warmup_cosine(opt, config.steps, config.warmup_steps)
-    scaler = torch.amp.GradScaler("cuda", enabled=cuda)
-    augmenter = Augmenter(AugmentConfig.parse(config.augment)).to(dev)
-    balancer = ClassBalancer(tinfo.num_classes) if config.balance else None
-    step, consumed, best, start_time = 0, 0, -1.0, time.perf_counter()
-    if resume:
-        if not (out / CHECKPOINT).is_file():
-            raise FileNotFoundError(f"--resume: {out / CHECKPOINT} does not exist")
-        ckpt = torch.load(out / CHECKPOINT, map_location=dev, weights_only=False)
-        student.load_state_dict(ckpt["student"])
-        opt.load_state_dict(ckpt["optimizer"])
-        sched.load_state_dict(ckpt["scheduler"])
-        scaler.load_state_dict(ckpt["scaler"])
-        if balancer:
-            balancer.load_state_dict(ckpt["balancer"])
-        step, consumed, best = ckpt["step"], ckpt["consumed"], ckpt["best"]
-    model = torch.nn.parallel.DistributedDataParallel(student) if world > 1 else student
-    batches = source()
-    for _ in range(consumed):        # replay the stream to where the checkpoint left it
-        next(batches)
-    info = ModelInfo(student_arch, tinfo.num_classes, size, mean, std, tinfo.classes,
-                     {"teacher": str(teacher_path), "data": data_label, "config": asdict(config)},
-                     options=bn.model_options)
-
-    def save_checkpoint() -> None:
-        if rank != 0:
-            return
-        with atomic_open(out / CHECKPOINT) as f:
-            torch.save({"student": student.state_dict(), "optimizer": opt.state_dict(),
-                        "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
-                        "balancer": balancer.state_dict() if balancer else None,
-                        "step": step, "consumed": consumed, "best": best, "config": asdict(config)}, f)
-
-    def log(entry: dict) -> None:
-        if rank == 0:
-            with (out / LOG).open("a") as f:
-                f.write(json.dumps(entry) + "\n")
-
-    n_adv = int(round(config.batch_size * config.adversarial / 4))  # attacked originals per batch
-    bar = tqdm(total=config.steps, initial=step, desc=f"distill {student_arch}", disable=not progress or rank != 0,
-               dynamic_ncols=True, unit="step")
-    loss_value, window_start, window_images = float("nan"), time.perf_counter(), 0
-    stop_at = config.steps if stop_after is None else min(config.steps, step + stop_after)
-    while step < stop_at:
-        with torch.random.fork_rng(devices=[dev] if cuda else []):
-            torch.manual_seed(config.seed * 1_000_003 + rank * 7_919 + step)
-            xs, have = [], 0
-            while have < config.batch_size:            # assemble one batch (balancing may drop samples)
-                x = as_float_images(next(batches), dev, size)
-                consumed += 1
-                if balancer is not None:               # the set is balanced as the teacher sees it,
-                    with torch.no_grad():              # before augmentation (as the offline filter)
-                        keep = balancer.admit(teacher(x).argmax(1)).to(dev)
-                    x = x[keep]
-                xs.append(x)
-                have += len(x)
-            x = augmenter(torch.cat(xs)[:config.batch_size])
-            if n_adv:
-                adv = boundary_samples(teacher, x[:n_adv]).images
-                x = torch.cat([adv, x[4 * n_adv:]])[:config.batch_size]
-            with torch.no_grad():
-                t = teacher(x)
-        if cuda:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(dev.type, dtype=torch.float16, enabled=cuda):
-            loss = kd_loss(model(x), t, config.temperature)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-        sched.step()
-        step += 1
-        loss_value, window_images = loss.item(), window_images + len(x)
-        bar.update(1)
-        if step % config.eval_every == 0 or step == config.steps:
-            entry = {"step": step, "loss": loss_value, "lr": sched.get_last_lr()[0],
-                     "images_per_s": window_images / (time.perf_counter() - window_start),
-                     "seconds": time.perf_counter() - start_time}
-            if eval_set is not None and rank == 0:
-                entry["test_acc"] = evaluate(student, eval_set[0], eval_set[1], dev)
-                best = max(best, entry["test_acc"])
-                bar.set_postfix(loss=f"{loss_value:.3f}", acc=f"{entry['test_acc']:.3f}")
-            log(entry)
-            window_start, window_images = time.perf_counter(), 0
-        if step % config.checkpoint_every == 0 or step == stop_at:
-            save_checkpoint()
-    bar.close()
-    summary = {"student": student_arch, "teacher": str(teacher_path), "data": data_label, "steps": step,
-               "complete": step >= config.steps, "config": asdict(config), "final_loss": loss_value,
-               "seconds": time.perf_counter() - start_time}
-    if balancer is not None:
-        summary["admitted_histogram"] = balancer.admitted.tolist()
-        summary["admitted_entropy"] = normalized_entropy(balancer.admitted)
-    if eval_set is not None and rank == 0:
-        summary["test_acc"] = evaluate(student, eval_set[0], eval_set[1], dev)
-        summary["best_test_acc"] = max(best, summary["test_acc"])
-    if rank == 0 and step >= config.steps:
-        save_model(out / STUDENT, student, info)
-        atomic_write(out / SUMMARY, (json.dumps(summary, indent=1) + "\n").encode())
-    return summary
 
 
 def teacher_scores(teacher: nn.Module, batches: Iterator[torch.Tensor], size: int, num_classes: int,

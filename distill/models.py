@@ -1,9 +1,10 @@
 """Student/teacher classifiers for knowledge distillation, on plain torch.
 
-Every model maps a float32 batch ``(N, in_channels, H, W)`` with ``H, W >= 8`` to float32 logits
-``(N, num_classes)``: spatial size is removed by an adaptive average pool before the linear head.
-Every normalization layer is built by one ``norm_layer(num_channels)`` factory (default
-:class:`torch.nn.BatchNorm2d`), so a study can swap the BN variant without touching the models.
+Every model maps a float32 batch ``(N, in_channels, H, W)`` with ``H, W >= 8`` (LeNet-5: ``>= 32``)
+to float32 logits ``(N, num_classes)``: spatial size is removed by an adaptive average pool before
+the linear head. Every normalization layer is built by one ``norm_layer(num_channels)`` factory
+(default :class:`torch.nn.BatchNorm2d`), so a study can swap the BN variant without touching the
+models; LeNet-5 has no normalization layers, so it ignores the factory.
 
 Architectures (names as in :func:`model_names`):
 
@@ -20,6 +21,15 @@ Architectures (names as in :func:`model_names`):
   Networks"), n=(depth-4)/6 blocks per stage, widths 16, 16k, 32k, 64k, no dropout.
 * ``cnn``: three conv-norm-ReLU layers (32/64/128 channels, 2x2 max-pool after the first two),
   about 96k parameters, for quick tests.
+* ``lenet5``, ``lenet5_half``: the MNIST teacher/student pair of the data-free KD papers, ZSKD
+  (Nayak et al. 2019, "Zero-Shot Knowledge Distillation in Deep Networks", ICML) and DAFL (Chen
+  et al. 2019, "Data-Free Learning of Student Networks", ICCV), after LeCun et al. 1998: 32x32
+  input, conv 5x5 (C1) + ReLU + 2x2 max-pool, conv 5x5 (C3) + ReLU + 2x2 max-pool, conv 5x5 (C5,
+  5x5 -> 1x1) + ReLU, linear (F6) + ReLU, linear; convs and linears with bias, no normalization.
+  ``lenet5`` has widths 6/16/120/84: 61,706 parameters with 1 input channel and 10 classes.
+  ``lenet5_half`` halves the two feature convs, 3/8/120/84: 35,820 parameters, the LeNet-5-Half
+  count this project's benchmark takes from ZSKD (of the halvings, only this one gives it; halving
+  all four widths, 3/8/60/42 as in DAFL's code, gives 15,738).
 
 Convolutions get Kaiming-normal init (fan_out, ReLU gain); norm layers keep whatever init their
 factory gives them; the linear head keeps torch's default.
@@ -143,6 +153,28 @@ def _small_cnn(num_classes: int, in_channels: int, norm_layer: NormLayer) -> nn.
                          *unit(64, 128), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, num_classes))
 
 
+class LeNet5(nn.Module):
+    """LeNet-5 as in ZSKD/DAFL (module docstring) with ``widths = (C1, C3, C5, F6)``.
+
+    ``(N, in_channels, H, W)`` float32, ``H, W >= 32`` -> ``(N, num_classes)``; at 32x32 C5's output
+    is 1x1, larger inputs are average-pooled there (no parameters either way). ``norm_layer`` is
+    accepted for the registry's signature and unused.
+    """
+
+    def __init__(self, widths: tuple[int, int, int, int], num_classes: int, in_channels: int,
+                 norm_layer: NormLayer | None = None):
+        super().__init__()
+        c1, c3, c5, f6 = widths
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, c1, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c3, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c3, c5, 5), nn.ReLU())
+        self.fc = nn.Sequential(nn.Linear(c5, f6), nn.ReLU(), nn.Linear(f6, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(F.adaptive_avg_pool2d(self.features(x), 1).flatten(1))
+
+
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "resnet8": partial(ResNet, (16, 32, 64), (1, 1, 1), 16),
     "resnet18": partial(ResNet, (64, 128, 256, 512), (2, 2, 2, 2), 64),
@@ -153,6 +185,8 @@ _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "wrn40_1": partial(WideResNet, 40, 1),
     "wrn40_2": partial(WideResNet, 40, 2),
     "cnn": _small_cnn,
+    "lenet5": partial(LeNet5, (6, 16, 120, 84)),
+    "lenet5_half": partial(LeNet5, (3, 8, 120, 84)),
 }
 
 
@@ -188,8 +222,8 @@ def create_model(name: str, num_classes: int = 10, in_channels: int = 3,
             (:class:`unnatural.distill.bn.WithInputNorm`; Davis & Frank 2022).
 
     Returns:
-        A module in training mode mapping float32 ``(N, in_channels, H, W)``, ``H, W >= 8``, to
-        float32 logits ``(N, num_classes)``.
+        A module in training mode mapping float32 ``(N, in_channels, H, W)``, ``H, W >= 8``
+        (LeNet-5: ``>= 32``), to float32 logits ``(N, num_classes)``.
 
     Raises:
         ValueError: unknown ``name``, ``num_classes < 2``, ``in_channels < 1``, non-integer

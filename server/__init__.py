@@ -1,1 +1,1 @@
-"""HTTP side of unnatural (FastAPI): virtual shards and endless streams. Not built yet."""
+"""HTTP side of unnatural (FastAPI): virtual shards and endless streams; see :mod:`.app`."""

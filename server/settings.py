@@ -3,82 +3,98 @@ environment variables (for ``uvicorn --factory unnatural.server.app:create_app``
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from unnatural.generator.spec import MAX_SIZE, MIN_SIZE, USER, DatasetSpec, SpecError
 
-from .env import TOKEN_ENV
+from .env import ENV_PREFIX, TOKEN_ENV, TOKEN_FILE_ENV
+
+# Units said after a field's allowed range in error messages.
+_UNITS = {"max_size": " pixels", "render_timeout": " seconds"}
 
 
 class SettingsError(ValueError):
     """A bad server setting (flag, environment variable, token file or config file)."""
 
 
-@dataclass(frozen=True)
-class ServerSettings:
-    """What one server process runs with.
+class _InvalidFields(SettingsError):
+    """Fields that failed validation, kept as pydantic's error list so that
+    :meth:`ServerSettings.from_env` can name the environment variables instead of the fields."""
 
-    Attributes:
-        workers: render processes (``None``: one per GPU, else one per CPU core).
-        config: YAML/JSON file of dataset specs registered at start (``datasets: [spec, ...]``).
-        token: bearer token required on everything but ``/healthz`` and ``/readyz`` (``None``:
-            no auth).
-        max_size: largest image side in pixels a request or spec may ask for.
-        max_images_per_shard: largest ``images_per_shard`` a spec may have.
-        max_streams: concurrent shard/stream responses; more get 429 with ``Retry-After``.
-        render_timeout: seconds one render job (one chunk) may run before the watchdog kills
-            and restarts its process.
-        prefetch: render jobs each response keeps in flight (``None``: the number of workers).
+    def __init__(self, errors: list[dict]):
+        super().__init__(_explain(errors, from_env=False))
+        self.errors = errors
+
+
+class ServerSettings(BaseSettings):
+    """What one server process runs with (immutable).
+
+    Constructing one reads no environment variable: the keyword arguments (the ``serve`` flags)
+    and the defaults are the whole truth. :meth:`from_env` reads ``UNNATURAL_<FIELD>``.
+
+    Raises:
+        SettingsError: a value of the wrong type or out of range, or an unknown field; the
+            message names the field and its allowed range.
     """
 
-    workers: int | None = None
-    config: Path | None = None
-    token: str | None = None
-    max_size: int = 512
-    max_images_per_shard: int = 10_000
-    max_streams: int = 32
-    render_timeout: float = 120.0
-    prefetch: int | None = None
+    # Ignore empty variables: ``UNNATURAL_WORKERS=`` in a compose file means "not set".
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="forbid")
 
-    def __post_init__(self) -> None:
-        def need(ok: bool, name: str, allowed: str) -> None:
-            if not ok:
-                raise SettingsError(f"{name} {getattr(self, name)!r} is invalid: allowed {allowed}")
+    workers: int | None = Field(None, ge=1, le=256,
+                                description="render processes (None: one per GPU, else one per CPU core)")
+    config: Path | None = Field(None, description="YAML/JSON file of dataset specs registered at start "
+                                                  "('datasets: [spec, ...]')")
+    token: str | None = Field(None, min_length=1, description="bearer token required on everything but /healthz "
+                                                              "and /readyz (None: no auth)")
+    max_size: int = Field(512, ge=MIN_SIZE, le=MAX_SIZE,
+                          description="largest image side in pixels a request or spec may ask for")
+    max_images_per_shard: int = Field(10_000, ge=1, le=1_000_000, description="largest images_per_shard a spec may have")
+    max_streams: int = Field(32, ge=1, le=10_000,
+                             description="concurrent shard/stream responses; more get 429 with Retry-After")
+    render_timeout: float = Field(120.0, ge=0.1, le=86_400,
+                                  description="seconds one render job (one chunk) may run before the watchdog kills "
+                                              "and restarts its process")
+    prefetch: int | None = Field(None, ge=1, le=64,
+                                 description="render jobs each response keeps in flight (None: max(2, workers))")
 
-        need(self.workers is None or 1 <= self.workers <= 256, "workers", "1..256")
-        need(MIN_SIZE <= self.max_size <= MAX_SIZE, "max_size", f"{MIN_SIZE}..{MAX_SIZE} pixels")
-        need(1 <= self.max_images_per_shard <= 1_000_000, "max_images_per_shard", "1..1000000")
-        need(1 <= self.max_streams <= 10_000, "max_streams", "1..10000")
-        need(0.1 <= self.render_timeout <= 86_400, "render_timeout", "0.1..86400 seconds")
-        need(self.prefetch is None or 1 <= self.prefetch <= 64, "prefetch", "1..64")
-        need(self.token is None or len(self.token) > 0, "token", "a non-empty string")
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _InvalidFields(exc.errors(include_url=False)) from None
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "ServerSettings":
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
+        """Keyword arguments only: a stray ``UNNATURAL_*`` variable must not change what the
+        ``serve`` flags said (the environment is :meth:`from_env`'s job)."""
+        return (init_settings,)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
         """Settings from ``UNNATURAL_WORKERS``, ``UNNATURAL_CONFIG``, ``UNNATURAL_TOKEN_FILE`` /
-        ``UNNATURAL_TOKEN``, ``UNNATURAL_MAX_SIZE``, ``UNNATURAL_MAX_IMAGES_PER_SHARD``,
-        ``UNNATURAL_MAX_STREAMS``, ``UNNATURAL_RENDER_TIMEOUT``, ``UNNATURAL_PREFETCH``.
+        ``UNNATURAL_TOKEN`` (see :func:`load_token`), ``UNNATURAL_MAX_SIZE``,
+        ``UNNATURAL_MAX_IMAGES_PER_SHARD``, ``UNNATURAL_MAX_STREAMS``, ``UNNATURAL_RENDER_TIMEOUT``
+        and ``UNNATURAL_PREFETCH``; empty or unset variables keep the defaults.
+
+        Args:
+            env: the variables (``None``: ``os.environ``).
 
         Raises:
-            SettingsError: a value that does not parse or is out of range (named).
+            SettingsError: a value that does not parse or is out of range (the message names
+                the variable and the allowed range), or an unreadable or empty token file.
         """
         env = os.environ if env is None else env
-        values: dict = {}
-        for key, name, kind in (("UNNATURAL_WORKERS", "workers", int), ("UNNATURAL_MAX_SIZE", "max_size", int),
-                                ("UNNATURAL_MAX_IMAGES_PER_SHARD", "max_images_per_shard", int),
-                                ("UNNATURAL_MAX_STREAMS", "max_streams", int),
-                                ("UNNATURAL_RENDER_TIMEOUT", "render_timeout", float),
-                                ("UNNATURAL_PREFETCH", "prefetch", int)):
-            if env.get(key):
-                try:
-                    values[name] = kind(env[key])
-                except ValueError:
-                    raise SettingsError(f"{key}={env[key]!r} is not a{'n integer' if kind is int else ' number'}") from None
-        if env.get("UNNATURAL_CONFIG"):
-            values["config"] = Path(env["UNNATURAL_CONFIG"])
-        values["token"] = load_token(env.get("UNNATURAL_TOKEN_FILE"), env)
-        return cls(**values)
+        values = {**_EnvMapping(cls, env)(), "token": load_token(env.get(TOKEN_FILE_ENV), env)}
+        try:
+            return cls(**values)
+        except _InvalidFields as exc:
+            raise SettingsError(_explain(exc.errors, from_env=True)) from None
 
     def check_spec(self, spec: DatasetSpec, *, from_config: bool) -> None:
         """Apply this server's limits to a spec.
@@ -99,7 +115,47 @@ class ServerSettings:
             raise SpecError("user_dir is only allowed in the server's --config file: allowed null", "user_dir")
 
 
-def load_token(token_file: str | os.PathLike | None, env: dict[str, str] | None = None) -> str | None:
+class _EnvMapping(EnvSettingsSource):
+    """pydantic-settings' environment source (prefix, case, empty values) over a given mapping,
+    so :meth:`ServerSettings.from_env` reads a test's dict exactly as it reads ``os.environ``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]):
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str]:
+        # The hook pydantic-settings' own dotenv source overrides; the keys follow its case rule.
+        return {k if self.case_sensitive else k.lower(): v for k, v in self._environ.items()
+                if not (self.env_ignore_empty and v == "")}
+
+
+def _allowed(name: str) -> str:
+    """The allowed values of a field, from its constraints: ``1..256``, ``8..4096 pixels``."""
+    field = ServerSettings.model_fields[name]
+    bounds = {type(m).__name__: m for m in field.metadata}
+    if "Ge" in bounds and "Le" in bounds:
+        return f"{bounds['Ge'].ge}..{bounds['Le'].le}{_UNITS.get(name, '')}"
+    if "MinLen" in bounds:
+        return "a non-empty string"
+    return "a file path"
+
+
+def _explain(errors: list[dict], *, from_env: bool) -> str:
+    """One message for pydantic's ``errors``, naming what the user wrote: the field, or its
+    environment variable when ``from_env``."""
+    fields = list(ServerSettings.model_fields)
+    problems = []
+    for error in errors:
+        name = str(error["loc"][0])
+        if name not in fields:
+            problems.append(f"{name} is not a setting: allowed {', '.join(fields)}")
+            continue
+        given = f"{ENV_PREFIX}{name.upper()}={error['input']!r}" if from_env else f"{name} {error['input']!r}"
+        problems.append(f"{given} is invalid: allowed {_allowed(name)}")
+    return "; ".join(problems)
+
+
+def load_token(token_file: str | os.PathLike | None, env: Mapping[str, str] | None = None) -> str | None:
     """The bearer token: the first line of ``token_file`` if given, else ``$UNNATURAL_TOKEN``,
     else ``None`` (no auth).
 

@@ -6,18 +6,30 @@ bytes equal the file ``unnatural render`` writes (samples are pure functions of 
 and members of consecutive chunks concatenate). A body keeps at most ``prefetch`` chunks in
 flight: when the client reads slowly, uvicorn's ``send`` waits, the body is not advanced, and no
 new job is submitted (backpressure). Closing the body withdraws its outstanding jobs.
+
+:func:`tar_response` wraps a body in an HTTP response that holds one of the server's stream
+slots until the response ends.
 """
 from __future__ import annotations
 
 import itertools
+import logging
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+
+from fastapi import HTTPException
+from fastapi.responses import StreamingResponse
 
 from unnatural.generator.shard import tar_end
 from unnatural.generator.spec import DatasetSpec
 
 from .metrics import Metrics
-from .pool import RenderPool
+from .pool import PoolClosed, RenderError, RenderPool, RenderTimeout
+from .state import ServerState
+
+log = logging.getLogger("unnatural.server")
+
+TAR = "application/x-tar"
 
 CHUNK_PIXELS = 1 << 20   # pixels per render job: ~0.1-0.5 s on one llvmpipe core, so a
                          # disconnect stops work quickly and shards stream from the first second
@@ -68,3 +80,79 @@ async def tar_body(pool: RenderPool, spec: DatasetSpec, ranges: Iterable[tuple[i
     finally:
         for future in pending:
             future.cancel()
+
+
+class TarResponse(StreamingResponse):
+    """A streamed tar body whose cleanup (withdrawing render jobs, freeing the stream slot) runs
+    when the response ends for any reason: finished, failed, or the client went away."""
+
+    media_type = TAR
+
+    def __init__(self, content: AsyncIterator[bytes], on_close: Callable[[], Awaitable[None]], **kwargs):
+        super().__init__(content, **kwargs)
+        self._on_close = on_close
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._on_close()
+
+
+async def tar_response(state: ServerState, spec: DatasetSpec, start: int, stop: int | None, endpoint: str,
+                       filename: str) -> TarResponse:
+    """Stream samples ``start..stop-1`` of ``spec`` as a tar (a shard when ``stop`` is set,
+    else endless), in one of the server's ``max_streams`` slots.
+
+    Args:
+        endpoint: ``shard`` or ``stream``, the metrics label.
+        filename: the attachment name in ``Content-Disposition``.
+
+    Raises:
+        HTTPException: 503 (``Retry-After: 5``) while no render process is ready, 429
+            (``Retry-After: 1``) with every slot taken, 500 (``{"error": "render_timeout" |
+            "render_failed", "message"}``) when the first chunk fails.
+    """
+    if not state.pool.ready:
+        raise HTTPException(503, detail="no render process is ready yet: retry shortly",
+                            headers={"Retry-After": "5"})
+    if state.streams >= state.settings.max_streams:
+        state.metrics.errors.labels("too_many_streams").inc()
+        raise HTTPException(429, detail=f"{state.streams} streams in progress: this server allows "
+                                        f"{state.settings.max_streams} at once; retry shortly",
+                            headers={"Retry-After": "1"})
+    state.streams += 1
+    state.metrics.active_streams.labels(endpoint).inc()
+    body = tar_body(state.pool, spec, chunk_ranges(spec, start, stop), end=stop is not None,
+                    prefetch=state.prefetch, metrics=state.metrics, endpoint=endpoint)
+
+    async def close() -> None:
+        state.streams -= 1
+        state.metrics.active_streams.labels(endpoint).dec()
+        await body.aclose()  # withdraws the body's outstanding render jobs now
+
+    # The first chunk is awaited here, so a body that cannot start gets a real status code.
+    try:
+        first = await anext(body)
+    except BaseException as exc:
+        await close()
+        if isinstance(exc, (RenderError, PoolClosed)):
+            kind = "render_timeout" if isinstance(exc, RenderTimeout) else "render_failed"
+            raise HTTPException(500, detail={"error": kind, "message": str(exc)}) from None
+        raise
+
+    async def content() -> AsyncIterator[bytes]:
+        yield first
+        try:
+            async for chunk in body:
+                yield chunk
+        except RenderError as exc:
+            # Headers are out: abort the connection (a truncated transfer), never a short
+            # tar that ends cleanly. The client retries; the shard's bytes will be the same.
+            log.error("%s %s aborted after the first bytes: %s", endpoint, filename, exc)
+            raise
+
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"',
+               "X-Unnatural-Spec-Hash": spec.spec_hash,
+               "X-Unnatural-Samples": f"{start}-{stop - 1}" if stop is not None else f"{start}-"}
+    return TarResponse(content(), close, headers=headers)

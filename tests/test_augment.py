@@ -7,15 +7,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from unnatural.distill.augment import RANDAUGMENT_OPS, AugmentConfig, Augmenter, mixup
+from unnatural.distill.augment import RANDAUGMENT_OPS, AugmentConfig, Augmenter, mixup, scaled_pixels
 
 OFF = AugmentConfig.off()
 
 
-def smooth(n: int, size: int, seed: int = 0) -> torch.Tensor:
-    """Smooth random RGB images in [0.1, 0.9]: no zero pixels, no channel spanning [0, 1]."""
+def smooth(n: int, size: int, seed: int = 0, channels: int = 3) -> torch.Tensor:
+    """Smooth random images (RGB, or grey with channels=1) in [0.1, 0.9]: no zero pixels, no channel spanning [0, 1]."""
     g = torch.Generator().manual_seed(seed)
-    low = torch.rand(n, 3, 4, 4, generator=g)
+    low = torch.rand(n, channels, 4, 4, generator=g)
     return 0.1 + 0.8 * F.interpolate(low, size=(size, size), mode="bilinear", align_corners=False)
 
 
@@ -69,15 +69,78 @@ def test_invert_only():
     assert (same | inverted).all() and same.any() and inverted.any()
 
 
-def test_pad_crop_is_an_integer_shift_with_zero_fill():
-    x, high = smooth(16, 16), 12
-    y = Augmenter(only(crop="pad", pad=(4, high)), seed=4)(x)
+def _shifts(x: torch.Tensor, y: torch.Tensor, high: int) -> list[tuple[int, int]]:
+    """The one integer shift (dy, dx), |d| <= high, with zero fill, taking each x[i] to y[i]."""
+    n, _, h, w = x.shape
     padded = F.pad(x, (high,) * 4)
-    for i in range(len(x)):
+    found = []
+    for i in range(n):
         shifts = [(sy - high, sx - high) for sy in range(2 * high + 1) for sx in range(2 * high + 1)
-                  if torch.equal(padded[i, :, sy:sy + 16, sx:sx + 16], y[i])]
+                  if torch.equal(padded[i, :, sy:sy + h, sx:sx + w], y[i])]
         assert len(shifts) == 1
-    assert not torch.equal(x, y)
+        found += shifts
+    return found
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_pad_crop_is_an_integer_shift_with_zero_fill_scaled_to_the_side(channels):
+    # pad 4..12 px at ref_size 32 is 2..6 px at 16 px: no shift beyond 6 (some beyond 2, as p >= 2)
+    x = smooth(24, 16, channels=channels)
+    y = Augmenter(only(crop="pad", pad=(4, 12)), seed=4)(x)
+    shifts = _shifts(x, y, 12)
+    assert max(max(abs(dy), abs(dx)) for dy, dx in shifts) <= 6 and not torch.equal(x, y)
+    # ref_size=16: the pixels hold at 16 px, as before the scaling (shifts up to 12)
+    wide = _shifts(x, Augmenter(only(crop="pad", pad=(4, 12), ref_size=16), seed=4)(x), 12)
+    assert max(max(abs(dy), abs(dx)) for dy, dx in wide) > 6
+
+
+def test_scaled_pixels():
+    assert [scaled_pixels(p, 32, 32) for p in (0, 1, 4, 12)] == [0, 1, 4, 12]      # unchanged at ref_size
+    assert [scaled_pixels(p, 16, 32) for p in (4, 12)] == [2, 6]                   # workspace's old 16 px values
+    assert [scaled_pixels(p, 28, 32) for p in (4, 12)] == [4, 11]                  # 3.5 -> 4, 10.5 -> 11 (halves up)
+    assert scaled_pixels(1, 8, 32) == 1 and scaled_pixels(4, 64, 32) == 8
+
+
+def test_elastic_displacement_is_relative_to_the_side():
+    """A horizontal ramp (value = column / side) moves by the displacement: its RMS over the
+    interior, in units of the side, is the same at 16 and 64 px (sigma x k, alpha x k^2)."""
+    def rms(side: int, **changes) -> float:
+        ramp = (torch.arange(side).float() + 0.5) / side
+        x = 0.25 + 0.5 * ramp.expand(32, 1, side, side)
+        y = Augmenter(only(elastic_p=1.0, **changes), seed=10)(x)
+        m = side // 4
+        return ((y - x) / 0.5)[..., m:-m, m:-m].pow(2).mean().sqrt().item()
+
+    small, large = rms(16), rms(64)
+    assert 0.01 < small < 0.05 and abs(large / small - 1) < 0.2
+    assert rms(64, ref_size=64) < 0.65 * large          # the 32 px pixels at 64 px: half the relative size
+
+
+@pytest.mark.parametrize("size", [32, 28])
+@pytest.mark.parametrize("config", [AugmentConfig.synthetic(), AugmentConfig(crop="rrc", elastic_p=1.0, invert_p=0.5),
+                                    only(color_jitter=0.4), only(randaugment_ops=4)], ids=str)
+def test_grey_batches(config, size):
+    x = smooth(16, size, channels=1)
+    y = Augmenter(config, seed=11)(x)
+    assert y.shape == x.shape == (16, 1, size, size) and y.dtype == x.dtype
+    assert y.min() >= 0 and y.max() <= 1 and not torch.equal(x, y)
+
+
+def test_grey_colour_jitter_is_the_jitter_of_grey_rgb():
+    """Saturation and hue leave grey alone; brightness and contrast (on the luma = grey) act."""
+    x = smooth(16, 16, channels=1)
+    grey = Augmenter(only(color_jitter=0.4), seed=12)(x)
+    rgb = Augmenter(only(color_jitter=0.4), seed=12)(x.expand(-1, 3, -1, -1).contiguous())
+    assert torch.allclose(rgb, grey.expand(-1, 3, -1, -1), atol=1e-5)
+    assert ((grey - x).abs().amax((1, 2, 3)) > 1e-3).all()
+
+
+@pytest.mark.parametrize("name", list(RANDAUGMENT_OPS))
+def test_randaugment_operations_on_grey(name):
+    x = smooth(8, 16, channels=1)
+    y = RANDAUGMENT_OPS[name](x, torch.tensor([1.0, -1.0] * 4), 14 / 30)
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1 + 1e-6
+    assert torch.equal(y, x) == (name in ("identity", "color"))   # saturation: identity on grey
 
 
 def test_elastic_gate_is_per_sample():
@@ -157,8 +220,9 @@ def test_seeded_determinism_leaves_the_global_rng_alone():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_batch_seeded():
-    x = smooth(64, 32).cuda()
+@pytest.mark.parametrize("channels", [3, 1])
+def test_cuda_batch_seeded(channels):
+    x = smooth(64, 32, channels=channels).cuda()
     state = torch.cuda.get_rng_state()
     y = Augmenter(AugmentConfig(elastic_p=1.0), seed=9)(x)
     assert y.device == x.device and y.shape == x.shape and 0 <= y.min() and y.max() <= 1
@@ -175,6 +239,7 @@ def test_batch_of_256():
 @pytest.mark.parametrize("config", [
     AugmentConfig.synthetic(), AugmentConfig.real(), OFF, AugmentConfig(crop="rrc", pad=(2, 3), mixup_alpha=0.2),
     only(elastic_p=0.25, elastic_alpha=30.0, randaugment_magnitude=9, randaugment_ops=1, flip=True),
+    AugmentConfig(ref_size=16, pad=(2, 6)),
 ], ids=str)
 def test_parse_round_trips(config):
     assert AugmentConfig.parse(str(config)) == config
@@ -188,6 +253,7 @@ def test_parse():
     assert parsed == AugmentConfig(mixup=False, elastic_p=0.0, randaugment_ops=2)
     assert AugmentConfig.parse("mixup=false,pad=8") == AugmentConfig(mixup=False, pad=(8, 8))
     assert AugmentConfig.parse("off,crop=rrc,flip=yes").crop == "rrc"
+    assert AugmentConfig.parse("synthetic,pad=2:6,ref_size=16") == AugmentConfig(pad=(2, 6), ref_size=16)
 
 
 @pytest.mark.parametrize("text, named", [
@@ -205,14 +271,15 @@ def test_parse_rejects_bad_keys_and_values(text, named):
     ("crop", "center"), ("pad", (12, 4)), ("pad", (-1, 4)), ("flip", 1), ("color_jitter", 1.5),
     ("randaugment_ops", 15), ("randaugment_ops", 2.0), ("randaugment_magnitude", 31), ("invert_p", 1.1),
     ("elastic_p", -0.1), ("elastic_alpha", -1.0), ("elastic_sigma", 0.0), ("mixup", "yes"), ("mixup_alpha", 0.0),
+    ("ref_size", 0), ("ref_size", 32.0),
 ])
 def test_config_validation(field, value):
     with pytest.raises(ValueError, match=rf"{field}=.*allowed"):
         AugmentConfig(**{field: value})
 
 
-@pytest.mark.parametrize("x", [torch.rand(3, 32, 32), torch.rand(2, 1, 32, 32),
-                               torch.zeros(2, 3, 8, 8, dtype=torch.uint8)], ids=["3d", "gray", "uint8"])
+@pytest.mark.parametrize("x", [torch.rand(3, 32, 32), torch.rand(2, 2, 32, 32), torch.rand(2, 4, 32, 32),
+                               torch.zeros(2, 3, 8, 8, dtype=torch.uint8)], ids=["3d", "2-channel", "rgba", "uint8"])
 def test_rejects_bad_batches(x):
-    with pytest.raises(ValueError, match="N, 3, H, W"):
+    with pytest.raises(ValueError, match=r"N, C, H, W.*C = 3 \(RGB\) or 1"):
         Augmenter()(x)

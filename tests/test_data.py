@@ -1,9 +1,14 @@
-"""unnatural.distill.data: real labelled sets (digits, CIFAR pickles, image folders) and the shader-image loader."""
+"""unnatural.distill.data: real labelled sets (digits, CIFAR pickles, image folders, MNIST-style IDX files),
+the dataset grammar (unnatural.distill.datasets) and the shader-image loader."""
 from __future__ import annotations
 
+import gzip
 import hashlib
+import os
 import pickle
+import re
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +16,10 @@ import torch
 import webdataset as wds
 from PIL import Image
 
-from unnatural.distill.data import SPLITS, load_real, shader_loader, shard_urls
+from unnatural.distill import data as data_module
+from unnatural.distill.data import (FASHION_MNIST_CLASSES, IDX_IMAGES, IDX_LABELS, SPLITS, load_real, read_idx,
+                                    shader_loader, shard_urls)
+from unnatural.distill.datasets import DATASETS, DEFAULT_PATHS, is_real_dataset, parse_dataset
 from unnatural.generator.job import render_dataset
 from unnatural.generator.spec import DatasetSpec
 
@@ -167,6 +175,147 @@ def test_errors_name_the_bad_value(tmp_path, cifar10):
     (tmp_path / "empty_class").mkdir()
     with pytest.raises(ValueError, match="has no images"):
         load_real(f"folder:{tmp_path}", "train")
+
+
+# ---------------------------------------------------------------- dataset grammar
+
+@pytest.mark.parametrize("text, kind, path, location", [
+    ("digits", "digits", "", ""), ("cifar10:/c", "cifar10", "/c", "/c"), ("mnist:/m", "mnist", "/m", "/m"),
+    ("fashion-mnist", "fashion-mnist", "", "/usr/share/datasets/fashion-mnist"),
+    ("fashion-mnist:/f", "fashion-mnist", "/f", "/f"),
+])
+def test_parse_dataset(text, kind, path, location):
+    ref = parse_dataset(text)
+    assert (ref.kind, ref.path, ref.location) == (kind, path, location) and is_real_dataset(text)
+
+
+@pytest.mark.parametrize("text", ["mnist", "mnist:", "fashion-mnist:", "digits:/x", "cifar10", "emnist:/x", "noise"])
+def test_parse_dataset_rejects(text):
+    with pytest.raises(ValueError, match="fashion-mnist\\[:PATH\\] \\| mnist:PATH"):
+        parse_dataset(text)
+    assert not is_real_dataset(text)
+    assert DATASETS == "digits | cifar10:PATH | cifar100:PATH | folder:PATH | fashion-mnist[:PATH] | mnist:PATH"
+
+
+# ---------------------------------------------------------------- IDX files (MNIST, Fashion-MNIST)
+
+def _write_idx(path: Path, values: np.ndarray, magic: int, gz: bool) -> Path:
+    """``values`` (uint8) as an IDX file: big-endian magic and sizes, then the bytes; gzipped if ``gz``."""
+    raw = magic.to_bytes(4, "big") + b"".join(int(d).to_bytes(4, "big") for d in values.shape) + values.tobytes()
+    path = path.with_name(path.name + ".gz") if gz else path
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    return path
+
+
+def _tiny_mnist(folder: Path, n_train: int = 100, n_test: int = 20) -> dict[str, np.ndarray]:
+    """IDX files of 28x28 images whose pixels all equal the image's index (mod 256), labels i % 10:
+    train gzipped, test plain."""
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for split, n, gz in (("train", n_train, True), ("t10k", n_test, False)):
+        x = np.broadcast_to((np.arange(n) % 256).astype(np.uint8)[:, None, None], (n, 28, 28)).copy()
+        y = (np.arange(n) % 10).astype(np.uint8)
+        _write_idx(folder / f"{split}-images-idx3-ubyte", x, IDX_IMAGES, gz)
+        _write_idx(folder / f"{split}-labels-idx1-ubyte", y, IDX_LABELS, gz)
+        arrays[split] = (x, y)
+    return arrays
+
+
+@pytest.fixture(scope="module")
+def tiny_mnist(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mnist")
+    return folder, _tiny_mnist(folder)
+
+
+def test_idx_loads_gz_and_plain_files_at_one_channel(tiny_mnist):
+    folder, arrays = tiny_mnist
+    sets = {split: load_real(f"mnist:{folder}", split, size=28) for split in SPLITS}
+    assert [len(s) for s in sets.values()] == [90, 10, 20]
+    for s in sets.values():
+        assert s.classes == [str(c) for c in range(10)] and s.channels == 1
+        assert s.x.shape == (len(s), 1, 28, 28) and s.x.dtype == torch.float32 and s.y.dtype == torch.int64
+    test_x, test_y = arrays["t10k"]
+    assert torch.equal(sets["test"].x, torch.from_numpy(test_x[:, None]).float() / 255)   # t10k, in order
+    assert sets["test"].y.tolist() == test_y.tolist()
+    big = load_real(f"fashion-mnist:{folder}", "train")                  # default size 32, bilinear
+    assert big.x.shape == (90, 1, 32, 32) and big.classes == FASHION_MNIST_CLASSES
+    assert torch.allclose(big.x.amax((1, 2, 3)), big.x.amin((1, 2, 3)))  # a constant image stays constant
+    assert torch.allclose(big.x[:, 0, 0, 0] * 255, big.x[:, 0, 0, 0].mul(255).round(), atol=1e-4)
+
+
+def test_idx_val_split_is_fixed_stratified_and_disjoint(tiny_mnist, tmp_path):
+    folder, _ = tiny_mnist
+    train, val = (load_real(f"mnist:{folder}", split, size=28) for split in ("train", "val"))
+    assert val.y.bincount(minlength=10).tolist() == [1] * 10 and train.y.bincount(minlength=10).tolist() == [9] * 10
+    ids = {split: set((s.x[:, 0, 0, 0] * 255).round().long().tolist()) for split, s in (("train", train), ("val", val))}
+    assert not ids["train"] & ids["val"] and ids["train"] | ids["val"] == set(range(100))
+    _tiny_mnist(tmp_path)                               # the same files elsewhere, read afresh: the same split
+    again = load_real(f"mnist:{tmp_path}", "val", size=28)
+    assert torch.equal(again.x, val.x) and torch.equal(again.y, val.y)
+
+
+def test_idx_truncated_and_malformed_files(tmp_path):
+    values = np.zeros((30, 28, 28), np.uint8)
+    plain = _write_idx(tmp_path / "images", values, IDX_IMAGES, gz=False)
+    assert read_idx(plain, IDX_IMAGES).shape == (30, 28, 28)
+    plain.write_bytes(plain.read_bytes()[:-100])
+    with pytest.raises(ValueError, match=rf"IDX file {re.escape(str(plain))} is truncated: 23,436 bytes, "
+                                         r"expected 23,536 \(16-byte header \+ 30 x 28 x 28 values\)"):
+        read_idx(plain, IDX_IMAGES)
+    zipped = _write_idx(tmp_path / "more", values, IDX_IMAGES, gz=True)
+    data = gzip.decompress(zipped.read_bytes())
+    zipped.write_bytes(gzip.compress(data[:-28]))       # a whole gzip stream of too few bytes
+    with pytest.raises(ValueError, match=rf"{re.escape(str(zipped))} is truncated: 23,508 bytes decompressed, "
+                                         r"expected 23,536"):
+        read_idx(zipped, IDX_IMAGES)
+    zipped.write_bytes(gzip.compress(data)[:-20])       # a cut gzip stream
+    with pytest.raises(ValueError, match=rf"{re.escape(str(zipped))} is a truncated or corrupt gzip file"):
+        read_idx(zipped, IDX_IMAGES)
+    with pytest.raises(ValueError, match=r"magic number 0x803: expected 0x00000801"):
+        read_idx(_write_idx(tmp_path / "labels", values, IDX_IMAGES, gz=False), IDX_LABELS)
+    long = _write_idx(tmp_path / "long", np.zeros(5, np.uint8), IDX_LABELS, gz=False)
+    long.write_bytes(long.read_bytes() + b"x")
+    with pytest.raises(ValueError, match="too long: 14 bytes, expected 13"):
+        read_idx(long, IDX_LABELS)
+    with pytest.raises(ValueError, match="bad header"):
+        read_idx(_write_idx(tmp_path / "empty", np.zeros((0, 28, 28), np.uint8), IDX_IMAGES, gz=False), IDX_IMAGES)
+
+
+def test_idx_missing_files_and_folders(tmp_path, monkeypatch):
+    _tiny_mnist(tmp_path / "m")
+    os.remove(tmp_path / "m" / "t10k-labels-idx1-ubyte")
+    with pytest.raises(ValueError, match="has no t10k-labels-idx1-ubyte\\(.gz\\)"):
+        load_real(f"mnist:{tmp_path / 'm'}", "train")
+    with pytest.raises(FileNotFoundError, match="mnist path /nowhere/mnist does not exist or is not a folder$"):
+        load_real("mnist:/nowhere/mnist", "train")
+    monkeypatch.setitem(DEFAULT_PATHS, "fashion-mnist", str(tmp_path / "absent"))
+    with pytest.raises(FileNotFoundError, match=r"absent does not exist.*install the Debian package "
+                                                 r"dataset-fashion-mnist \(apt-get install dataset-fashion-mnist\)"
+                                                 r".*or pass fashion-mnist:PATH"):
+        load_real("fashion-mnist", "train")
+    _tiny_mnist(tmp_path / "absent", n_train=100, n_test=5)
+    assert len(load_real("fashion-mnist", "test")) == 5   # the default path, when it exists
+
+
+def test_idx_too_few_images_for_the_val_split(tmp_path):
+    _tiny_mnist(tmp_path, n_train=30, n_test=5)
+    with pytest.raises(ValueError, match="too few train images per class"):
+        load_real(f"mnist:{tmp_path}", "val")
+
+
+FASHION_MNIST = Path(DEFAULT_PATHS["fashion-mnist"])
+
+
+@pytest.mark.skipif(not FASHION_MNIST.is_dir(),
+                    reason=f"{FASHION_MNIST} absent (apt-get install dataset-fashion-mnist)")
+def test_installed_fashion_mnist():
+    sets = {split: load_real("fashion-mnist", split) for split in SPLITS}
+    assert [len(s) for s in sets.values()] == [54_000, 6_000, 10_000]
+    for split, s in sets.items():
+        assert s.x.shape == (len(s), 1, 32, 32) and s.channels == 1 and s.classes == FASHION_MNIST_CLASSES
+        assert s.x.dtype == torch.float32 and 0 <= s.x.min() and s.x.max() <= 1
+        assert s.y.bincount(minlength=10).tolist() == [len(s) // 10] * 10   # balanced: 6,000 / 600 / 1,000
+    assert data_module._idx("fashion-mnist", str(FASHION_MNIST.resolve())).x.shape == (70_000, 1, 28, 28)
 
 
 # ---------------------------------------------------------------- shader shards

@@ -52,6 +52,34 @@ def test_import_layers_hold():
     assert "1 kept, 0 broken" in done.stdout
 
 
+def test_distill_library_does_not_import_the_studies():
+    """docs/DESIGN.md "Layers": ``unnatural.distill.studies`` sits above the library; only the
+    command module ``unnatural.distill.cli`` imports both."""
+    import grimp
+
+    graph = grimp.build_graph("unnatural", cache_dir=None)
+    studies = "unnatural.distill.studies"
+    library = graph.find_children("unnatural.distill") - {studies, "unnatural.distill.cli"}
+    assert {"unnatural.distill.kd", "unnatural.distill.bn", "unnatural.distill.quant"} <= library
+    offenders = {m: sorted(i for i in graph.find_modules_directly_imported_by(m) if i.startswith(studies))
+                 for m in sorted(library)}
+    assert not any(offenders.values()), offenders
+
+
+def test_every_package_folder_is_listed_for_installation():
+    """``[tool.setuptools] packages`` is explicit: a subpackage missing there is missing from a
+    non-editable install."""
+    tomllib = pytest.importorskip("tomllib")
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed, dirs = set(setuptools["packages"]), setuptools["package-dir"]
+    for package, folder in dirs.items():
+        if package == "unnatural":
+            continue
+        for init in (ROOT / folder).rglob("__init__.py"):
+            name = ".".join([package, *init.parent.relative_to(ROOT / folder).parts])
+            assert name in listed, f"{name} ({init.parent}) is not in pyproject.toml's packages"
+
+
 def test_spec_reads_without_moderngl(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text("name: nogl\nimages: 5\nwidth: 16\nheight: 16\n")

@@ -1,4 +1,5 @@
-"""Model registry of unnatural.distill.models: shapes, sizes, norm_layer plumbing, init, errors, trainability."""
+"""Model registry of unnatural.distill.models: shapes, sizes, norm_layer plumbing, init, errors, trainability,
+grey (1-channel) inputs and model files."""
 from __future__ import annotations
 
 import math
@@ -10,13 +11,17 @@ from torch import nn  # noqa: E402
 
 from unnatural.distill.models import create_model, model_names  # noqa: E402
 
-NAMES = ["resnet8", "resnet18", "resnet34", "resnet8x4", "wrn16_1", "wrn16_2", "wrn40_1", "wrn40_2", "cnn"]
+NAMES = ["resnet8", "resnet18", "resnet34", "resnet8x4", "wrn16_1", "wrn16_2", "wrn40_1", "wrn40_2", "cnn",
+         "lenet5", "lenet5_half"]
+LENETS = ["lenet5", "lenet5_half"]
+NORMED = [name for name in NAMES if name not in LENETS]   # LeNet-5 has no normalization layers
 
 # Sizes with a 10-class head: CRD (Tian et al. 2020) Table 1 figures, which use 100 classes, minus
 # the 90 extra head rows (e.g. wrn40_2: 2.25M - 90*129 = 2.24M); ResNet18/34 as in He et al.
 EXPECTED_PARAMS = {
     "resnet8": 78e3, "resnet18": 11.17e6, "resnet34": 21.28e6, "resnet8x4": 1.21e6, "wrn16_1": 175e3,
     "wrn16_2": 0.69e6, "wrn40_1": 0.56e6, "wrn40_2": 2.24e6, "cnn": 95e3,
+    "lenet5": 62e3, "lenet5_half": 36e3,   # 3 input channels: 61,706 + 300 and 35,820 + 150, see below
 }
 
 
@@ -43,7 +48,7 @@ def test_forward_shapes_and_size(name):
     model = create_model(name)
     assert abs(n_params(model) - EXPECTED_PARAMS[name]) <= 0.1 * EXPECTED_PARAMS[name]
     with torch.no_grad():
-        for hw in [(32, 32), (16, 16), (8, 12)]:
+        for hw in [(32, 32), (40, 36)] if name in LENETS else [(32, 32), (16, 16), (8, 12)]:
             y = model(torch.randn(2, 3, *hw))
             assert y.shape == (2, 10) and y.dtype == torch.float32
             assert torch.isfinite(y).all()
@@ -57,6 +62,43 @@ def test_resnet8_exact_size():
     assert n_params(create_model("resnet8")) == convs + norms + head == 78042
 
 
+def test_lenet5_exact_sizes():
+    """ZSKD/DAFL's MNIST pair, 1 input channel, 10 classes: conv(k, 5x5) and linear layers with bias."""
+    def count(c1: int, c3: int, c5: int, f6: int) -> int:
+        return (1 * 25 + 1) * c1 + (c1 * 25 + 1) * c3 + (c3 * 25 + 1) * c5 + (c5 + 1) * f6 + (f6 + 1) * 10
+
+    assert n_params(create_model("lenet5", in_channels=1)) == count(6, 16, 120, 84) == 61_706
+    assert n_params(create_model("lenet5_half", in_channels=1)) == count(3, 8, 120, 84) == 35_820
+    assert count(3, 8, 60, 42) == 15_738            # DAFL's code's all-halved variant, not in the registry
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_grey_forward(name):
+    torch.manual_seed(0)
+    model = create_model(name, in_channels=1).eval()
+    with torch.no_grad():
+        y = model(torch.rand(2, 1, 32, 32))
+    assert y.shape == (2, 10) and y.dtype == torch.float32 and torch.isfinite(y).all()
+    with pytest.raises(RuntimeError):
+        model(torch.rand(2, 3, 32, 32))            # a 1-channel model rejects RGB
+
+
+def test_grey_model_file_round_trip(tmp_path):
+    """A 1-channel model saves and loads back as it is: ``in_channels`` travels in the file's options,
+    mean/std hold one value each."""
+    from unnatural.distill.checkpoint import ModelInfo, Normalized, load_model, save_model
+
+    torch.manual_seed(0)
+    model = Normalized(create_model("lenet5_half", in_channels=1), [0.29], [0.35]).eval()
+    info = ModelInfo("lenet5_half", 10, 32, [0.29], [0.35], [str(c) for c in range(10)], options={"in_channels": 1})
+    save_model(tmp_path / "m.pt", model, info)
+    loaded, back = load_model(tmp_path / "m.pt")
+    x = torch.rand(4, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))
+    assert back.mean == [0.29] and back.options == {"in_channels": 1}
+
+
 @pytest.mark.parametrize("name", ["resnet8", "wrn16_1", "cnn"])
 def test_other_classes_and_channels(name):
     model = create_model(name, num_classes=100, in_channels=1).eval()
@@ -64,7 +106,14 @@ def test_other_classes_and_channels(name):
         assert model(torch.randn(2, 1, 16, 16)).shape == (2, 100)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", LENETS)
+def test_lenet_ignores_the_norm_layer_factory(name):
+    made = []
+    model = create_model(name, norm_layer=lambda c: made.append(c) or nn.GroupNorm(1, c))
+    assert not made and not any(isinstance(m, (nn.GroupNorm, nn.BatchNorm2d)) for m in model.modules())
+
+
+@pytest.mark.parametrize("name", NORMED)
 def test_norm_layer_factory_builds_every_norm(name):
     made = []
 

@@ -1,5 +1,5 @@
-"""The dynamic-PTQ study (unnatural.distill.study_ptq): detrimental vs robust (network, policy) pairs on a
-real digits teacher, quantized evaluation, and the CLI end to end."""
+"""The dynamic-PTQ study (unnatural.distill.studies.ptq): detrimental vs robust (network, policy)
+pairs on a real digits teacher, quantized evaluation, and the CLI end to end."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,7 @@ from unnatural.distill.checkpoint import load_model
 from unnatural.distill.data import load_real
 from unnatural.distill.kd import image_source
 from unnatural.distill.quant import DynamicQuantizer
-from unnatural.distill.study_ptq import PTQStudy, load_policy, quantized_accuracy, quantized_term, train_pair
+from unnatural.distill.studies.ptq import PTQStudy, load_policy, quantized_accuracy, quantized_term, train_pair
 from unnatural.distill.training import train_teacher
 
 from conftest import run_cli

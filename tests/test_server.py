@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from conftest import run_cli
 from unnatural.distill.remote import TOKEN_ENV, server_urls
 from unnatural.server.process import ServerProcess, free_port
+from unnatural.server.settings import ServerSettings, SettingsError
 
 TOKEN = "s3cret-token-for-tests"
 # The open server's datasets: small, two families + a few composed programs (fast compiles).
@@ -269,6 +271,26 @@ def test_token_required_except_health(guarded):
     bare.close()
 
 
+def test_openapi_documents_the_bearer_scheme(guarded):
+    bare = httpx.Client(base_url=guarded.url, timeout=60)   # the schema and /docs need no token
+    response = bare.get("/openapi.json")
+    assert response.status_code == 200
+    schema = response.json()
+    schemes = schema["components"]["securitySchemes"]
+    assert [s for s in schemes.values() if s["type"] == "http" and s["scheme"] == "bearer"]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            security = {name for requirement in operation.get("security", []) for name in requirement}
+            if path in ("/healthz", "/readyz"):
+                assert not security, path
+            else:
+                assert security and security <= set(schemes), f"{method} {path}"
+    for path in ("/datasets/{name}/{filename}", "/stream"):
+        assert "application/x-tar" in schema["paths"][path]["get"]["responses"]["200"]["content"]
+    assert bare.get("/docs").status_code == 200
+    bare.close()
+
+
 def test_client_helper_reads_with_token(guarded, monkeypatch):
     monkeypatch.delenv(TOKEN_ENV, raising=False)
     template = guarded.client.get("/datasets/small").json()["url_template"]
@@ -323,3 +345,25 @@ def test_bad_config_exits_2(tmp_path):
     empty.write_text("\n")
     result = run_cli("serve", "--token-file", str(empty), "--port", str(free_port()), timeout=60)
     assert result.returncode == 2 and "empty" in result.stderr
+
+
+def test_settings_from_env_name_the_variable(tmp_path):
+    settings = ServerSettings.from_env({"UNNATURAL_WORKERS": "3", "UNNATURAL_MAX_SIZE": "64", "UNNATURAL_PREFETCH": "",
+                                        "UNNATURAL_RENDER_TIMEOUT": "2.5", "UNNATURAL_TOKEN": "t", "UNNATURAL_PORT": "80"})
+    assert (settings.workers, settings.max_size, settings.prefetch, settings.render_timeout, settings.token) == \
+        (3, 64, None, 2.5, "t")
+    (tmp_path / "token").write_text("from-file\n")
+    env = {"UNNATURAL_TOKEN_FILE": str(tmp_path / "token"), "UNNATURAL_TOKEN": "t"}
+    assert ServerSettings.from_env(env).token == "from-file"
+    assert ServerSettings.from_env({}) == ServerSettings()
+    for env, message in (({"UNNATURAL_WORKERS": "x"}, "UNNATURAL_WORKERS='x' is invalid: allowed 1..256"),
+                         ({"UNNATURAL_MAX_SIZE": "4"}, "UNNATURAL_MAX_SIZE='4' is invalid: allowed 8..1024 pixels"),
+                         ({"UNNATURAL_RENDER_TIMEOUT": "0"}, "allowed 0.1..86400 seconds"),
+                         ({"UNNATURAL_TOKEN_FILE": str(tmp_path / "none")}, "cannot be read")):
+        with pytest.raises(SettingsError, match=re.escape(message)):
+            ServerSettings.from_env(env)
+    for kwargs, message in (({"max_streams": 0}, "max_streams 0 is invalid: allowed 1..10000"),
+                            ({"token": ""}, "token '' is invalid: allowed a non-empty string"),
+                            ({"colour": 1}, "colour is not a setting")):
+        with pytest.raises(SettingsError, match=message):
+            ServerSettings(**kwargs)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from unnatural.generator.files import atomic_write
 
-from .bn import VARIANTS, variant
+from ..bn import VARIANTS, variant
 from .report import box_strip_plot, compare_to_baseline, comparison_table, replace_section
-from .workspace import ensure_shards, ensure_teacher, synthetic_augment, teacher_augment
+from .workspace import SYNTHETIC_AUGMENT, TEACHER_AUGMENT, ensure_shards, ensure_teacher
 
 RESULTS, SETTINGS, REPORT = "results.jsonl", "study.json", "report.md"
 
@@ -91,7 +91,7 @@ def _read_results(out: Path) -> list[dict]:
 
 def _prepare(study: BNStudy, out: Path, progress: bool) -> dict:
     """kd setting: the teacher, the shader data and the real test split (made once per folder)."""
-    from .data import load_real
+    from ..data import load_real
 
     teacher = study.teacher
     if teacher is None:
@@ -103,19 +103,19 @@ def _prepare(study: BNStudy, out: Path, progress: bool) -> dict:
 
 
 def _run_one(study: BNStudy, name: str, seed: int, out: Path, kd: dict | None, progress: bool) -> dict:
-    from .kd import DistillConfig, distill, image_source
-    from .training import train_teacher
+    from ..kd import DistillConfig, distill, image_source
+    from ..training import train_teacher
 
     bn = variant(name)
     if study.setting == "teacher":
         summary = train_teacher(study.dataset, study.arch, out / "runs" / f"{name}-seed{seed}.pt", epochs=study.epochs,
                                 batch_size=study.batch_size, lr=study.lr, size=study.size,
-                                augment=teacher_augment(study.size), seed=seed, progress=progress,
+                                augment=TEACHER_AUGMENT, seed=seed, progress=progress,
                                 bn=bn)
         return {"test_acc": summary["test_acc"], "best_val_acc": summary["best_val_acc"], "seconds": summary["seconds"]}
     config = DistillConfig(steps=study.steps, batch_size=study.batch_size, lr=study.lr,
                            warmup_steps=max(1, study.steps // 20), eval_every=study.steps,
-                           checkpoint_every=study.steps, seed=seed, augment=synthetic_augment(study.size))
+                           checkpoint_every=study.steps, seed=seed, augment=SYNTHETIC_AUGMENT)
     source = image_source(kd["data"], study.batch_size, seed=seed, size=study.size, num_workers=1)
     summary = distill(kd["teacher"], study.arch, source, out / "runs" / f"kd-{name}-seed{seed}", config,
                       eval_set=(kd["test"].x, kd["test"].y), progress=progress, data_label=kd["data"], bn=bn)

@@ -13,7 +13,8 @@
 Rerunning continues: the teacher, the shards and finished students are kept, and an
 interrupted student resumes from its checkpoint.
 
-usage: python -m unnatural.distill.experiment [--out runs/digits] [--steps 1000] [--seed 0] [--doc docs/RESULTS.md]
+usage: python -m unnatural.distill.studies.experiment [--out runs/digits] [--steps 1000] [--seed 0]
+       [--images 20000] [--doc docs/RESULTS.md]
 """
 from __future__ import annotations
 
@@ -29,12 +30,10 @@ import torch
 from unnatural.generator.files import atomic_write
 
 from .report import replace_section, save_figure
-from .workspace import synthetic_augment
+from .workspace import SYNTHETIC_AUGMENT
 
 SIZE = 16
-# docs/METHODS.md §1's synthetic-data recipe with the crop padding scaled from 4..12 px at 32 px
-# to 2..6 px at 16 px (the unscaled pad shifts a 16 px digit by up to 3/4 of its side).
-AUGMENT = synthetic_augment(SIZE)
+AUGMENT = SYNTHETIC_AUGMENT   # pad-crop and elastic scale to 16 px inside the augmenter
 DOC_KEY = "experiment-digits"   # docs/RESULTS.md section markers
 
 
@@ -53,10 +52,10 @@ def run(out: Path, steps: int, seed: int, doc: Path, arch: str = "resnet8", imag
     """Run the whole experiment; returns the results dict (also in ``out/results.json``)."""
     from unnatural.server.process import ServerProcess
 
-    from .checkpoint import load_model
-    from .data import load_real
-    from .kd import DistillConfig, distill, image_source, teacher_scores
-    from .training import pick_device
+    from ..checkpoint import load_model
+    from ..data import load_real
+    from ..kd import DistillConfig, distill, image_source, teacher_scores
+    from ..training import pick_device
     from .workspace import ensure_shards, ensure_teacher
 
     started = time.perf_counter()
@@ -135,7 +134,7 @@ def _write_doc(results: dict, doc: Path, plot: Path) -> None:
         for s in results["sets"])
     section = f"""## Digits: teacher -> student from real, shader, streamed and noise images
 
-`make experiment-digits` (`python -m unnatural.distill.experiment`), {results['machine']}; seed {results['seed']}.
+`make experiment-digits` (`python -m unnatural.distill.studies.experiment`), {results['machine']}; seed {results['seed']}.
 Training time: teacher {t['seconds'] / 60:.1f} min, students {sum(s['seconds'] for s in results['sets']) / 60:.1f} min
 (plus ~10 s to render the shards and ~1 min of kd-scores and server start). Teacher and students: `{results['student']}` at 16x16 px on
 scikit-learn's digits (1,797 real 8x8 images, fixed stratified 60/20/20 split; test = 360
@@ -159,7 +158,8 @@ is given too).
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m unnatural.distill.experiment", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m unnatural.distill.studies.experiment",
+                                 description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("runs/digits"), help="run folder (resumes what it finds)")
     ap.add_argument("--steps", type=int, default=1000, help="KD steps per student (default 1000)")
     ap.add_argument("--seed", type=int, default=0)

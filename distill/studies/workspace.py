@@ -8,16 +8,16 @@ from pathlib import Path
 
 def ensure_teacher(path: str | Path, dataset: str, arch: str, size: int, *, epochs: int = 30,
                    batch_size: int = 128, lr: float = 0.05, seed: int = 0, progress: bool = True) -> dict:
-    """Train a teacher (standard BN, :func:`teacher_augment`) into ``path`` unless its
+    """Train a teacher (standard BN, :data:`TEACHER_AUGMENT`) into ``path`` unless its
     summary (``path`` with ``.json``) exists; returns the summary. A rerun keeps the teacher its
     students were distilled from."""
-    from .training import train_teacher
+    from ..training import train_teacher
 
     path = Path(path)
     if path.with_suffix(".json").is_file() and path.is_file():
         return json.loads(path.with_suffix(".json").read_text())
     return train_teacher(dataset, arch, path, epochs=epochs, batch_size=batch_size, lr=lr, size=size,
-                         augment=teacher_augment(size), seed=seed, progress=progress)
+                         augment=TEACHER_AUGMENT, seed=seed, progress=progress)
 
 
 def ensure_shards(folder: str | Path, size: int, images: int = 20_000, seed: int = 0, progress: bool = True):
@@ -33,12 +33,7 @@ def ensure_shards(folder: str | Path, size: int, images: int = 20_000, seed: int
     return spec, str(folder / f"shaders-{{000000..{spec.num_shards - 1:06d}}}.tar")
 
 
-def teacher_augment(size: int) -> str:
-    """Supervised teachers' augmentation: pad-crop by ``size // 8`` px (4 px at 32 px), nothing else."""
-    return f"off,crop=pad,pad={max(1, size // 8)}"
-
-
-def synthetic_augment(size: int) -> str:
-    """docs/METHODS.md §1's synthetic-data augmentation with the pad-crop (4..12 px at 32 px) scaled
-    to ``size``: at 16 px the unscaled pad wrecked even real-data KD (docs/RESULTS.md)."""
-    return f"synthetic,pad={max(1, round(size / 8))}:{max(2, round(3 * size / 8))}"
+# Augmentation strings of the runs. Pixel magnitudes are set for 32 px and scale with the
+# image side inside the augmenter (AugmentConfig.ref_size), so one string serves every size.
+TEACHER_AUGMENT = "off,crop=pad,pad=4"   # supervised teachers: pad-crop only
+SYNTHETIC_AUGMENT = "synthetic"          # docs/METHODS.md §1's recipe for synthetic images

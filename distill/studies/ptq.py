@@ -116,14 +116,14 @@ def quantized_accuracy(model: nn.Module, quantizer, x: torch.Tensor, y: torch.Te
 
 
 def _new_policy(study: PTQStudy, num_layers: int):
-    from .policy import ExamplePolicy, LayerPolicy
+    from ..policy import ExamplePolicy, LayerPolicy
 
     return ExamplePolicy(num_layers) if study.per_example else LayerPolicy(num_layers)
 
 
 def _readout(policy, budget: float):
     """The policy's deterministic bits: ``(L,)`` or a callable ``x -> (N, L)``."""
-    from .policy import ExamplePolicy
+    from ..policy import ExamplePolicy
 
     if isinstance(policy, ExamplePolicy):
         return lambda xb: policy.greedy(xb, budget).to(xb.device)
@@ -135,7 +135,7 @@ def worst_case_search(model: nn.Module, quantizer, x: torch.Tensor, y: torch.Ten
     """REINFORCE search for the policy (per layer, or per example with ``study.per_example``)
     that maximizes ``model``'s quantized cross-entropy on ``(x, y)`` under ``study.budget``;
     returns the trained policy (read it out with its ``greedy``)."""
-    from .policy import ExamplePolicy, reinforce
+    from ..policy import ExamplePolicy, reinforce
 
     device = next(model.parameters()).device
     model.eval()
@@ -176,8 +176,8 @@ def evaluate_network(model: nn.Module, study: PTQStudy, test, val, own_policy=No
     budget-respecting random policies; ``worst`` (the worst-case search's policy) and
     ``worst_mean_bits``.
     """
-    from .policy import random_policy, uniform_policy
-    from .quant import DynamicQuantizer
+    from ..policy import random_policy, uniform_policy
+    from ..quant import DynamicQuantizer
 
     generator = torch.Generator().manual_seed(seed)
     with DynamicQuantizer(model, per_example=study.per_example) as q:
@@ -231,13 +231,13 @@ def train_pair(mode: str, start: str | Path, teacher: nn.Module, batches, study:
     Raises:
         ValueError: an unknown mode.
     """
-    from .augment import AugmentConfig, Augmenter
-    from .checkpoint import load_model, save_model
-    from .kd import as_float_images, kd_loss
-    from .policy import PolicyGradient
-    from .quant import DynamicQuantizer
-    from .training import make_optimizer, warmup_cosine
-    from .workspace import synthetic_augment
+    from ..augment import AugmentConfig, Augmenter
+    from ..checkpoint import load_model, save_model
+    from ..kd import as_float_images, kd_loss
+    from ..policy import PolicyGradient
+    from ..quant import DynamicQuantizer
+    from ..training import make_optimizer, warmup_cosine
+    from .workspace import SYNTHETIC_AUGMENT
 
     if mode not in MODES:
         raise ValueError(f"mode {mode!r} is unknown: allowed {', '.join(MODES)}")
@@ -247,7 +247,7 @@ def train_pair(mode: str, start: str | Path, teacher: nn.Module, batches, study:
     torch.manual_seed(study.seed + (1 if mode == "robust" else 2))
     model, info = load_model(start, device, frozen=False)
     model.train()
-    augmenter = Augmenter(AugmentConfig.parse(synthetic_augment(study.size))).to(device)
+    augmenter = Augmenter(AugmentConfig.parse(SYNTHETIC_AUGMENT)).to(device)
     opt = make_optimizer(model, "sgd", study.pair_lr, 5e-4)
     sched = warmup_cosine(opt, study.pair_steps, 0)
     started = time.perf_counter()
@@ -307,7 +307,7 @@ def train_pair(mode: str, start: str | Path, teacher: nn.Module, batches, study:
 
 def load_policy(path: str | Path, device: str | torch.device = "cpu"):
     """A policy written by :func:`train_pair` (``policy.pt``), in eval mode."""
-    from .policy import ExamplePolicy, LayerPolicy
+    from ..policy import ExamplePolicy, LayerPolicy
 
     data = torch.load(path, map_location=device, weights_only=True)
     policy = {"LayerPolicy": LayerPolicy, "ExamplePolicy": ExamplePolicy}[data["kind"]](data["num_layers"])
@@ -323,12 +323,12 @@ def run_study(study: PTQStudy, out: str | Path, progress: bool = True, doc: str 
     Raises:
         ValueError: ``out`` holds a study with other settings.
     """
-    from .checkpoint import load_model
-    from .data import load_real
-    from .kd import DistillConfig, distill, image_source
-    from .quant import ao_dynamic_cross_check
-    from .training import pick_device
-    from .workspace import ensure_shards, ensure_teacher, synthetic_augment
+    from ..checkpoint import load_model
+    from ..data import load_real
+    from ..kd import DistillConfig, distill, image_source
+    from ..quant import ao_dynamic_cross_check
+    from ..training import pick_device
+    from .workspace import SYNTHETIC_AUGMENT, ensure_shards, ensure_teacher
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -353,7 +353,7 @@ def run_study(study: PTQStudy, out: str | Path, progress: bool = True, doc: str 
     if not (kd_dir / "summary.json").is_file():
         config = DistillConfig(steps=study.kd_steps, batch_size=study.batch_size, lr=study.lr,
                                warmup_steps=max(1, study.kd_steps // 20), temperature=study.temperature,
-                               augment=synthetic_augment(study.size), eval_every=max(1, study.kd_steps // 5),
+                               augment=SYNTHETIC_AUGMENT, eval_every=max(1, study.kd_steps // 5),
                                checkpoint_every=max(1, study.kd_steps // 4), seed=study.seed)
         distill(teacher_path, study.arch, image_source(data, study.batch_size, seed=study.seed, size=study.size,
                                                        num_workers=1),
