@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 DEMO_OUT ?= demo
 
-.PHONY: demo test bench experiment-digits install system-deps clean
+.PHONY: demo test bench experiment-fashion experiment-digits install system-deps clean
 
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -42,8 +42,11 @@ bench: install
 	$(PY) bench/kd.py
 	$(PY) bench/quant.py
 
+experiment-fashion: install
+	$(PY) -m unnatural.distill.studies.experiment fashion --out runs/fashion
+
 experiment-digits: install
-	$(PY) -m unnatural.distill.studies.experiment --out runs/digits
+	$(PY) -m unnatural.distill.studies.experiment digits --out runs/digits
 
 clean:
 	rm -rf $(DEMO_OUT) build *.egg-info

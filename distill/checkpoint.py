@@ -53,6 +53,11 @@ class ModelInfo:
     meta: dict = field(default_factory=dict)
     options: dict = field(default_factory=dict)   # create_model(**options), e.g. input_norm
 
+    @property
+    def channels(self) -> int:
+        """Input channels the model takes: 1 (grey) or 3 (RGB); one mean per channel."""
+        return len(self.mean)
+
 
 def save_model(path: str | os.PathLike, model: Normalized, info: ModelInfo) -> None:
     """Write ``model`` (a :class:`Normalized` registry model) atomically: a temporary file in the
@@ -72,6 +77,21 @@ def _is_torchscript(path: Path) -> bool:
         return False
 
 
+def _probe_torchscript(model: nn.Module, input_size: int, device) -> tuple[int, int]:
+    """``(classes, input channels)`` of a TorchScript model: the first of 3 and 1 channels it accepts.
+
+    Raises:
+        ValueError: it accepts neither ``(1, 3, S, S)`` nor ``(1, 1, S, S)``.
+    """
+    for channels in (3, 1):
+        try:
+            with torch.no_grad():
+                return int(model(torch.zeros(1, channels, input_size, input_size, device=device)).shape[1]), channels
+        except RuntimeError:
+            continue
+    raise ValueError(f"the TorchScript model takes neither 3 nor 1 channels at {input_size}x{input_size} px")
+
+
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", input_size: int = 32,
                frozen: bool = True) -> tuple[nn.Module, ModelInfo]:
     """Load a model file (this project's format or TorchScript).
@@ -83,7 +103,8 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", inpu
         frozen: eval mode and ``requires_grad=False`` (teachers).
 
     Returns:
-        ``(model, info)``; the model maps ``(N, 3, H, W)`` [0, 1] floats to ``(N, K)`` logits.
+        ``(model, info)``; the model maps ``(N, C, H, W)`` [0, 1] floats to ``(N, K)`` logits,
+        C = ``info.channels`` (TorchScript: 3, else 1, whichever the module accepts).
 
     Raises:
         FileNotFoundError: no such file. ValueError: not a model file of either kind, or an
@@ -95,10 +116,10 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", inpu
     if not path.is_file():
         raise FileNotFoundError(f"model file {str(path)!r} does not exist")
     if _is_torchscript(path):
-        model = torch.jit.load(str(path), map_location=device)
-        with torch.no_grad():
-            k = model.eval()(torch.zeros(1, 3, input_size, input_size, device=device)).shape[1]
-        info = ModelInfo(arch="torchscript", num_classes=int(k), input_size=input_size)
+        model = torch.jit.load(str(path), map_location=device).eval()
+        k, channels = _probe_torchscript(model, input_size, device)
+        info = ModelInfo(arch="torchscript", num_classes=k, input_size=input_size, mean=[0.0] * channels,
+                         std=[1.0] * channels)
     else:
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
@@ -109,7 +130,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu", inpu
             raise ValueError(f"{str(path)!r} is not an {FORMAT} file: expected this project's format or TorchScript")
         info = ModelInfo(**{k: data[k] for k in ("arch", "num_classes", "input_size", "mean", "std", "classes", "meta")},
                          options=data.get("options", {}))
-        net = create_model(info.arch, num_classes=info.num_classes, **info.options)
+        net = create_model(info.arch, num_classes=info.num_classes, **{"in_channels": info.channels, **info.options})
         net.load_state_dict(data["state_dict"])
         model = Normalized(net, info.mean, info.std).to(device)
     if frozen:

@@ -189,7 +189,7 @@ def _cmd_distill(args: argparse.Namespace) -> int:
         _, tinfo = load_model(args.teacher)
         test = load_real(args.eval, "test", size=tinfo.input_size) if args.eval else None
         source = image_source(args.data, args.batch_size, seed=args.seed, size=tinfo.input_size, token=args.token,
-                              num_workers=args.workers)
+                              num_workers=args.workers, channels=tinfo.channels)
         summary = distill(args.teacher, args.student, source, args.out, config, device=args.device,
                           eval_set=(test.x, test.y) if test else None, resume=args.resume,
                           progress=not args.no_progress, data_label=args.data)
@@ -207,8 +207,9 @@ def _cmd_kd_score(args: argparse.Namespace) -> int:
     try:
         device = pick_device(args.device)
         teacher, info = load_model(args.teacher, device)
-        batches = image_source(args.data, 256, size=info.input_size, token=args.token)()
-        scores = teacher_scores(teacher, batches, info.input_size, info.num_classes, device, args.images)
+        batches = image_source(args.data, 256, size=info.input_size, token=args.token, channels=info.channels)()
+        scores = teacher_scores(teacher, batches, info.input_size, info.num_classes, device, args.images,
+                                info.channels)
     except (ValueError, FileNotFoundError) as exc:
         raise UsageError(str(exc)) from None
     print(json.dumps({"data": args.data, **scores}, indent=1))

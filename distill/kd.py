@@ -99,8 +99,10 @@ BatchSource = Callable[[], Iterator[torch.Tensor]]
 
 
 def image_source(data: str, batch_size: int, seed: int = 0, size: int = 32, token: str | None = None,
-                 num_workers: int = 2) -> BatchSource:
-    """A factory of endless iterators of image batches ``(B, 3, H, W)`` (uint8 or [0, 1] float).
+                 num_workers: int = 2, channels: int = 3) -> BatchSource:
+    """A factory of endless iterators of image batches ``(B, C, H, W)`` (uint8 or [0, 1] float):
+    C = 3 for shards and URLs (shader images are RGB), the dataset's own channels for a real
+    dataset, ``channels`` for noise. :func:`as_float_images` converts C to the model's.
 
     Args:
         data: shard files/brace pattern/folder or server URLs (``http(s)://``, read through
@@ -109,6 +111,7 @@ def image_source(data: str, batch_size: int, seed: int = 0, size: int = 32, toke
             (``digits``, ``cifar10:PATH``, ``cifar100:PATH``, ``folder:PATH``: its training
             images, labels unused).
         size: image side for ``noise`` and real datasets.
+        channels: noise channels (1 for a grey teacher, so its noise keeps std 0.25).
 
     Each call of the factory starts the same sequence again (it is how a resumed run replays).
     """
@@ -123,7 +126,7 @@ def image_source(data: str, batch_size: int, seed: int = 0, size: int = 32, toke
         def noise() -> Iterator[torch.Tensor]:
             g = generator()
             while True:
-                yield (0.5 + 0.25 * torch.randn(batch_size, 3, size, size, generator=g)).clamp(0, 1)
+                yield (0.5 + 0.25 * torch.randn(batch_size, channels, size, size, generator=g)).clamp(0, 1)
         return noise
     if is_real_dataset(data):
         images = load_real(data, "train", size=size).x
@@ -258,11 +261,12 @@ def _setup(teacher_path: str | Path, student_arch: str, out_dir: str | Path, con
     teacher, tinfo = load_model(teacher_path, dev)
     torch.manual_seed(config.seed)
     # the online input normalization (bn.input_norm) replaces the teacher's fixed mean/std
-    mean, std = ([0.0] * 3, [1.0] * 3) if bn.input_norm else (tinfo.mean, tinfo.std)
+    mean, std = ([0.0] * tinfo.channels, [1.0] * tinfo.channels) if bn.input_norm else (tinfo.mean, tinfo.std)
     info = ModelInfo(student_arch, tinfo.num_classes, tinfo.input_size, mean, std, tinfo.classes,
                      {"teacher": str(teacher_path), "data": data_label, "config": asdict(config)},
                      options=bn.model_options)
-    net = create_model(student_arch, num_classes=tinfo.num_classes, norm_layer=bn.norm_layer(), **bn.model_options)
+    net = create_model(student_arch, num_classes=tinfo.num_classes, in_channels=tinfo.channels,
+                       norm_layer=bn.norm_layer(), **bn.model_options)
     student = Normalized(net, mean, std).to(dev)
     if dev.type == "cuda":
         student = student.to(memory_format=torch.channels_last)
@@ -284,7 +288,7 @@ def _data_parallel(run: _Run) -> nn.Module:
 
 
 def _next_batch(run: _Run, batches: Iterator[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Step ``run.step``'s training batch ``(B, 3, S, S)`` [0, 1] float and the teacher's logits
+    """Step ``run.step``'s training batch ``(B, C, S, S)`` [0, 1] float (C: the teacher's channels) and the teacher's logits
     ``(B, K)`` on it: stream samples (class-balanced), augmented, a share replaced by boundary
     samples. Every random choice draws from the step's own seed (``seed``, rank, step)."""
     config = run.config
@@ -305,7 +309,7 @@ def _admitted_images(run: _Run, batches: Iterator[torch.Tensor]) -> torch.Tensor
     balanced as the teacher sees it, before augmentation (as the offline filter)."""
     xs, have = [], 0
     while have < run.config.batch_size:
-        x = as_float_images(next(batches), run.device, run.info.input_size)
+        x = as_float_images(next(batches), run.device, run.info.input_size, run.info.channels)
         run.consumed += 1
         if run.balancer is not None:
             with torch.no_grad():
@@ -420,23 +424,41 @@ def _distributed() -> tuple[int, int]:
     return (torch.distributed.get_rank(), world) if world > 1 else (0, 1)
 
 
-def as_float_images(batch: torch.Tensor, device: torch.device, size: int) -> torch.Tensor:
-    """A source batch (``(N, 3, H, W)`` uint8 or float) -> float32 in [0, 1] on ``device``,
-    resized (bilinear, antialiased) to ``size`` x ``size`` pixels."""
+# ITU-R BT.601 luma weights (as PIL's "L" mode): how RGB shader images reach a grey teacher.
+LUMA = (0.299, 0.587, 0.114)
+
+
+def as_float_images(batch: torch.Tensor, device: torch.device, size: int, channels: int = 3) -> torch.Tensor:
+    """A source batch ``(N, C, H, W)`` (uint8 or float) -> float32 ``(N, channels, size, size)``
+    in [0, 1] on ``device``: resized (bilinear, antialiased), RGB turned to grey by BT.601 luma
+    (:data:`LUMA`) for a 1-channel model, grey repeated for a 3-channel one. This is the one
+    place where images change channel count (docs/DESIGN.md "Data flow").
+
+    Raises:
+        ValueError: a channel count other than 1 or 3 on either side.
+    """
     x = batch.to(device, non_blocking=True)
     x = x.float().div_(255) if x.dtype == torch.uint8 else x.float()
     if x.shape[-1] != size or x.shape[-2] != size:
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-    return x
+    have = x.shape[1]
+    if have == channels:
+        return x
+    if (have, channels) == (3, 1):
+        return torch.einsum("nchw,c->nhw", x, x.new_tensor(LUMA)).unsqueeze(1)
+    if (have, channels) == (1, 3):
+        return x.expand(-1, 3, -1, -1).contiguous()
+    raise ValueError(f"cannot turn {have}-channel images into {channels}-channel ones: allowed 1 or 3 channels")
 
 
 def teacher_scores(teacher: nn.Module, batches: Iterator[torch.Tensor], size: int, num_classes: int,
-                   device: torch.device, max_images: int) -> dict:
+                   device: torch.device, max_images: int, channels: int = 3) -> dict:
     """kd-score of an image set (docs/METHODS.md §1, criterion (a)): the teacher's argmax histogram,
     its normalized entropy H(p)/log K (1 = uniform) and the mean max-softmax.
 
     Args:
-        batches: image batches ``(B, 3, H, W)`` uint8 or [0, 1] float (resized to ``size``).
+        batches: image batches ``(B, C, H, W)`` uint8 or [0, 1] float (resized to ``size`` and
+            converted to the teacher's ``channels`` by :func:`as_float_images`).
         max_images: stop after this many images.
     """
     from .balance import normalized_entropy
@@ -445,7 +467,7 @@ def teacher_scores(teacher: nn.Module, batches: Iterator[torch.Tensor], size: in
     conf_sum, n = 0.0, 0
     with torch.no_grad():
         for batch in batches:
-            x = as_float_images(batch, device, size)[: max_images - n]
+            x = as_float_images(batch, device, size, channels)[: max_images - n]
             prob = teacher(x).softmax(1)
             conf, pred = prob.max(1)
             histogram += torch.bincount(pred.cpu(), minlength=num_classes)

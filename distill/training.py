@@ -60,7 +60,7 @@ def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ste
 
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device, batch_size: int = 512) -> float:
-    """Top-1 accuracy in [0, 1] of ``model`` on ``x`` ``(N, 3, H, W)`` [0, 1] floats and labels
+    """Top-1 accuracy in [0, 1] of ``model`` on ``x`` ``(N, C, H, W)`` [0, 1] floats and labels
     ``y`` ``(N,)`` int64 (eval mode during the call, previous mode restored)."""
     was_training = model.training
     model.eval()
@@ -72,6 +72,20 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.d
     return correct / max(1, len(x))
 
 
+def per_class_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,
+                       num_classes: int, batch_size: int = 512) -> list[float]:
+    """Top-1 accuracy in [0, 1] per class (index = label) of ``model`` on ``x`` ``(N, C, H, W)``
+    [0, 1] floats and labels ``y`` ``(N,)`` int64; a class absent from ``y`` gets ``nan``."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        pred = torch.cat([model(x[i:i + batch_size].to(device)).argmax(1).cpu() for i in range(0, len(x), batch_size)])
+    model.train(was_training)
+    hits = torch.bincount(y[pred == y], minlength=num_classes).float()
+    counts = torch.bincount(y, minlength=num_classes).float()
+    return (hits / counts).tolist()
+
+
 def train_teacher(dataset: str, arch: str, out: str | Path, *, epochs: int = 30, batch_size: int = 128,
                   lr: float = 0.05, weight_decay: float = 5e-4, optimizer: str = "sgd", size: int = 32,
                   augment: str = "off,crop=pad,pad=4", seed: int = 0, device: str = "auto", progress: bool = True,
@@ -79,7 +93,8 @@ def train_teacher(dataset: str, arch: str, out: str | Path, *, epochs: int = 30,
     """Supervised training of a teacher on a real dataset; keeps the best validation checkpoint.
 
     Args:
-        dataset: ``digits`` | ``cifar10:PATH`` | ``cifar100:PATH`` | ``folder:PATH``.
+        dataset: a real dataset (:data:`unnatural.distill.datasets.DATASETS`); grey sets give a
+            1-channel teacher.
         arch: registry name (:func:`unnatural.distill.models.model_names`).
         out: model file to write (this project's format; written atomically at each new best).
         epochs, batch_size, lr, weight_decay, optimizer: SGD/AdamW with warm-up (1 epoch) + cosine.
@@ -102,11 +117,12 @@ def train_teacher(dataset: str, arch: str, out: str | Path, *, epochs: int = 30,
     train, val, test = (load_real(dataset, split, size=size) for split in ("train", "val", "test"))
     bn = bn or BNVariant()
     if bn.input_norm:                   # the online input normalization replaces the fixed mean/std
-        mean, std = [0.0] * 3, [1.0] * 3
+        mean, std = [0.0] * train.channels, [1.0] * train.channels
     else:
         mean = train.x.mean(dim=(0, 2, 3)).tolist()
         std = train.x.std(dim=(0, 2, 3)).clamp(min=1e-3).tolist()
-    net = create_model(arch, num_classes=train.num_classes, norm_layer=bn.norm_layer(), **bn.model_options)
+    net = create_model(arch, num_classes=train.num_classes, in_channels=train.channels, norm_layer=bn.norm_layer(),
+                       **bn.model_options)
     model = Normalized(net, mean, std).to(dev)
     config = AugmentConfig.parse(augment)
     augmenter = Augmenter(dataclasses.replace(config, mixup=False)).to(dev)   # labels are mixed below

@@ -137,6 +137,7 @@ def test_replace_section_replaces_in_place(tmp_path):
     assert "second" in text and "first" not in text and text.index("second") < text.index("other:begin")
 
 
+@pytest.mark.slow
 def test_study_runs_resumes_and_reports(tmp_path):
     study = BNStudy(setting="teacher", arch="cnn", seeds=[1, 2], variants=["baseline", "revisited"], size=8,
                     batch_size=64, epochs=2)

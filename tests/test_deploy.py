@@ -632,6 +632,7 @@ esac
 """
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_smoke_script_against_a_stand_in_docker(tmp_path, renderer):
     """smoke.sh's own logic (port discovery, /readyz polling, token, tar check, cleanup) with the

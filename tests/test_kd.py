@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,7 +14,7 @@ from unnatural.distill.adversarial import boundary_samples
 from unnatural.distill.balance import ClassBalancer, normalized_entropy
 from unnatural.distill.checkpoint import load_model
 from unnatural.distill.data import load_real
-from unnatural.distill.kd import DistillConfig, distill, image_source, kd_loss, teacher_scores
+from unnatural.distill.kd import DistillConfig, as_float_images, distill, image_source, kd_loss, teacher_scores
 from unnatural.distill.training import evaluate, train_teacher
 
 SIZE = 16
@@ -144,6 +145,7 @@ def test_live_server_as_data_source(teacher, digits_test, tmp_path):
     assert summary["complete"] and 0 <= summary["test_acc"] <= 1 and math.isfinite(summary["final_loss"])
 
 
+@pytest.mark.slow
 def test_cli_errors_are_clear(teacher, tmp_path):
     result = run_cli("distill", "--teacher", str(tmp_path / "missing.pt"), "--data", "noise", "--out", str(tmp_path))
     assert result.returncode == 2 and "missing.pt" in result.stderr and "does not exist" in result.stderr
@@ -158,6 +160,7 @@ def test_cli_errors_are_clear(teacher, tmp_path):
     assert result.returncode == 2 and "none-" in result.stderr
 
 
+@pytest.mark.slow
 def test_torchrun_ddp_on_cpu(teacher, tmp_path):
     """Two processes under torchrun (gloo on CPU): DDP keeps the replicas identical."""
     import subprocess
@@ -176,3 +179,43 @@ def test_torchrun_ddp_on_cpu(teacher, tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["complete"] and summary["steps"] == 4 and 0 <= summary["test_acc"] <= 1
     assert [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()] == [2, 4]
+
+
+# ---------------------------------------------------------------- grey (1-channel) teachers
+
+@pytest.fixture(scope="module")
+def grey_teacher(tmp_path_factory):
+    """A LeNet-5 on the installed Fashion-MNIST (1 channel, 32 px), one short epoch."""
+    if not FASHION.is_dir():
+        pytest.skip(f"{FASHION} is not installed (apt-get install dataset-fashion-mnist)")
+    path = tmp_path_factory.mktemp("grey") / "lenet5.pt"
+    summary = train_teacher("fashion-mnist", "lenet5", path, epochs=1, batch_size=128, optimizer="adamw", lr=2e-3,
+                            weight_decay=1e-4, size=32, augment="off", progress=False)
+    assert summary["test_acc"] > 0.7, summary
+    return path
+
+
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.mark.slow
+def test_grey_teacher_distills_a_grey_student_and_sees_rgb_as_luma(grey_teacher, tmp_path):
+    teacher, info = load_model(grey_teacher)
+    assert info.channels == 1 and info.input_size == 32
+    test = load_real("fashion-mnist", "test", size=32)
+    sub = (test.x[:2000], test.y[:2000])
+    config = DistillConfig(steps=150, batch_size=128, optimizer="adamw", lr=2e-3, weight_decay=1e-4, warmup_steps=10,
+                           eval_every=150, checkpoint_every=150, temperature=4.0, augment="off")
+    summary = distill(grey_teacher, "lenet5_half", image_source("fashion-mnist", 128, size=32), tmp_path / "real",
+                      config, eval_set=sub, progress=False, data_label="fashion-mnist")
+    assert summary["test_acc"] > 0.6, summary       # chance is 0.1
+    student, sinfo = load_model(tmp_path / "real" / "student.pt")
+    assert sinfo.channels == 1 and sum(p.numel() for p in student.parameters()) == 35_820
+    # RGB images (shader shards, noise rendered as RGB) reach the grey teacher as BT.601 luma
+    rgb = torch.rand(4, 3, 32, 32)
+    luma = (0.299 * rgb[:, 0] + 0.587 * rgb[:, 1] + 0.114 * rgb[:, 2]).unsqueeze(1)
+    assert torch.allclose(as_float_images(rgb, torch.device("cpu"), 32, 1), luma, atol=1e-6)
+    scores = teacher_scores(teacher, image_source("noise", 64, size=32)(), 32, 10, torch.device("cpu"), 256, 1)
+    assert scores["images"] == 256 and sum(scores["histogram"]) == 256
+    with pytest.raises(ValueError, match="2-channel"):
+        as_float_images(torch.rand(1, 2, 32, 32), torch.device("cpu"), 32, 1)

@@ -37,6 +37,7 @@ def test_quantized_term_is_the_teacher_class_probability():
     assert quantized_term(logits, torch.tensor([0, 2]), "robust").item() == pytest.approx(1 - expected)
 
 
+@pytest.mark.slow
 def test_detrimental_pair_drops_more_than_robust_pair(teacher, tmp_path):
     """A short run of policy-aware training (KD on real digits images, both pairs from the
     teacher's own weights as the white-box student): the detrimental pair keeps its float
@@ -62,6 +63,7 @@ def test_detrimental_pair_drops_more_than_robust_pair(teacher, tmp_path):
     assert (fp_d - q_d) > (fp_r - q_r) + 0.2, drops
 
 
+@pytest.mark.slow
 def test_study_cli_end_to_end(teacher, tmp_path):
     out = tmp_path / "study"
     args = ["study", "ptq", "--teacher", str(teacher), "--data", "digits", "--arch", "cnn", "--kd-steps", "12",

@@ -9,8 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from unnatural.generator.files import sha256_file
+import pytest
+
 from tests.conftest import ROOT, run_cli
+from unnatural.generator.files import sha256_file
 
 ARGS = ["--images", "960", "--images-per-shard", "40", "--size", "32", "--format", "png", "--seed", "5",
         "--families", "plasma,warped_stripes,voronoi_cells,fbm_noise", "--composed-programs", "2", "--workers", "2",
@@ -61,6 +63,7 @@ def _exit_in_time(pids: set[int], timeout_s: float = 10.0) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_kill_and_resume_matches_uninterrupted(tmp_path):
     reference = tmp_path / "reference"
     start = time.monotonic()

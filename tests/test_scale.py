@@ -42,6 +42,7 @@ def _stats(out: Path) -> dict[str, tuple[int, int]]:
     return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.glob("*.tar")}
 
 
+@pytest.mark.slow
 def test_parts_on_a_shared_folder_then_resume_equal_a_local_render(tmp_path, reference):
     out = tmp_path / "shared"
     # The parts run at once on one folder, as the pods of a Kubernetes Indexed Job would.
@@ -114,6 +115,7 @@ def ray_env():
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_ray_render_and_resume_equal_a_local_render(tmp_path, reference, ray_env):
     pytest.importorskip("ray")
     out = tmp_path / "ray"

@@ -152,6 +152,7 @@ def test_post_dataset_is_idempotent_and_serves(server):
 
 
 # -- endless stream ------------------------------------------------------------------------
+@pytest.mark.slow
 def test_stream_resumes_from_start(server):
     def first_keys(start: int, n: int) -> list[str]:
         url = f"{server.url}/stream?seed=3&size=16&format=jpg&families=plasma,composed&start={start}"
@@ -322,6 +323,7 @@ def test_limits(guarded):
     _wait(lambda: guarded.client.get("/datasets/small/small-000000.tar").status_code == 200, timeout=30)
 
 
+@pytest.mark.slow
 def test_watchdog_restarts_a_hung_render(guarded):
     restarts = guarded.metrics()["unnatural_render_worker_restarts_total"]
     started = time.monotonic()

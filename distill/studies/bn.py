@@ -116,7 +116,8 @@ def _run_one(study: BNStudy, name: str, seed: int, out: Path, kd: dict | None, p
     config = DistillConfig(steps=study.steps, batch_size=study.batch_size, lr=study.lr,
                            warmup_steps=max(1, study.steps // 20), eval_every=study.steps,
                            checkpoint_every=study.steps, seed=seed, augment=SYNTHETIC_AUGMENT)
-    source = image_source(kd["data"], study.batch_size, seed=seed, size=study.size, num_workers=1)
+    source = image_source(kd["data"], study.batch_size, seed=seed, size=study.size, num_workers=1,
+                          channels=kd["test"].channels)
     summary = distill(kd["teacher"], study.arch, source, out / "runs" / f"kd-{name}-seed{seed}", config,
                       eval_set=(kd["test"].x, kd["test"].y), progress=progress, data_label=kd["data"], bn=bn)
     return {"test_acc": summary["test_acc"], "seconds": summary["seconds"]}

@@ -1,20 +1,24 @@
-"""The end-to-end digits experiment (``make experiment-digits``), on CPU in well under 30 minutes.
+"""Distillation benchmarks: one teacher, then students of one architecture distilled from
+several image sets, several seeds each, evaluated on the real test split.
 
-1. Train a teacher on scikit-learn's digits (real, offline), 16x16.
-2. Render shader shards of the default mix at 16x16 (``unnatural render``'s job).
-3. Distill the same student architecture from (a) the real digits training images, (b) the
-   shader shards, (b') the same spec through a live server's virtual shards, (c) Gaussian
-   noise, (d) the shader shards with teacher class balancing and boundary samples; evaluate
-   each on the held-out digits test split.
-4. kd-score each set (the teacher's normalized argmax entropy and mean max-softmax).
-5. Write the table into ``docs/RESULTS.md`` (between markers, so reruns replace it), the raw
-   numbers into ``OUT/results.json`` and a plot of test accuracy over steps (PNG).
+``make experiment-fashion`` (Fashion-MNIST, LeNet-5 -> LeNet-5-Half at 32 px, the setting of
+Nayak et al., ICML 2019, docs/METHODS.md §8) and ``make experiment-digits`` (scikit-learn's
+digits at 16 px, the quick check) run the same runner and recipe shape:
 
-Rerunning continues: the teacher, the shards and finished students are kept, and an
-interrupted student resumes from its checkpoint.
+1. train the teacher on the real training split (best validation checkpoint);
+2. render the default shader mix at the teacher's input size;
+3. for every seed and every row (an image set: real training images, shader images, shader
+   images with class balancing and boundary samples, Gaussian noise), distill a student with
+   Hinton KD and evaluate it on the real test split;
+4. kd-score each set (the teacher's argmax histogram, its normalized entropy, mean max-softmax);
+5. write ``OUT/results.json``, a section of docs/RESULTS.md (mean ± std over seeds, beside the
+   published rows) and a plot of test accuracy over KD steps.
 
-usage: python -m unnatural.distill.studies.experiment [--out runs/digits] [--steps 1000] [--seed 0]
-       [--images 20000] [--doc docs/RESULTS.md]
+Rows are a list (:data:`ROWS`): later rows (fitted specs, ...) add entries. Every finished
+(row, seed) is a line in ``OUT/results.jsonl`` keyed by its recipe, so a rerun keeps finished
+rows, resumes an interrupted student from its checkpoint and renders nothing twice.
+
+usage: python -m unnatural.distill.studies.experiment {fashion,digits} [--out DIR] [--seeds 0-2] [--rows a,b,c,d]
 """
 from __future__ import annotations
 
@@ -22,102 +26,246 @@ import argparse
 import json
 import platform
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import torch
 
 from unnatural.generator.files import atomic_write
 
+from .bn import parse_seeds
 from .report import replace_section, save_figure
-from .workspace import SYNTHETIC_AUGMENT
-
-SIZE = 16
-AUGMENT = SYNTHETIC_AUGMENT   # pad-crop and elastic scale to 16 px inside the augmenter
-DOC_KEY = "experiment-digits"   # docs/RESULTS.md section markers
+from .workspace import SYNTHETIC_AUGMENT, ensure_shards, ensure_teacher
 
 
-def _sets(shards: str, url: str) -> list[dict]:
-    return [
-        {"key": "a", "label": "(a) real digits train images", "data": "digits", "augment": AUGMENT},
-        {"key": "b", "label": "(b) shader images, offline shards", "data": shards, "augment": AUGMENT},
-        {"key": "b'", "label": "(b') shader images, server virtual shards", "data": url, "augment": AUGMENT},
-        {"key": "c", "label": "(c) Gaussian noise", "data": "noise", "augment": AUGMENT},
-        {"key": "d", "label": "(d) shader shards + class balancing + boundary samples", "data": shards,
-         "augment": AUGMENT, "balance": True, "adversarial": 0.25},
-    ]
+@dataclass(frozen=True)
+class Recipe:
+    """The student recipe: Hinton KD (T^2-scaled KL), warm-up + cosine. ``augment`` is an
+    :meth:`AugmentConfig.parse` text (magnitudes scale with the image side)."""
+
+    steps: int
+    batch_size: int = 128
+    optimizer: str = "adamw"
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    temperature: float = 4.0
+    augment: str = SYNTHETIC_AUGMENT
 
 
-def run(out: Path, steps: int, seed: int, doc: Path, arch: str = "resnet8", images: int = 20_000) -> dict:
-    """Run the whole experiment; returns the results dict (also in ``out/results.json``)."""
-    from unnatural.server.process import ServerProcess
+@dataclass(frozen=True)
+class Benchmark:
+    """A teacher/student setting and the published figures printed beside ours."""
+
+    name: str
+    dataset: str
+    size: int
+    teacher_arch: str
+    student_arch: str
+    teacher: dict            # ensure_teacher keywords: epochs, optimizer, lr, weight_decay, augment
+    recipe: Recipe
+    images: int              # shader images rendered for the shader rows
+    published: tuple = ()    # (label, test accuracy %) rows from the literature
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One image set to distill from: ``data`` is ``real`` (the teacher's training images),
+    ``shaders`` (the rendered default mix) or ``noise``."""
+
+    key: str
+    label: str
+    data: str
+    balance: bool = False
+    adversarial: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+ROWS = (
+    Row("a", "(a) real training images, KD", "real"),
+    Row("b", "(b) shader images, default mix", "shaders"),
+    Row("c", "(c) default mix + class balancing + boundary samples", "shaders", balance=True, adversarial=0.25),
+    Row("d", "(d) Gaussian noise", "noise"),
+)
+
+BENCHMARKS = {
+    "fashion": Benchmark(
+        name="fashion", dataset="fashion-mnist", size=32, teacher_arch="lenet5", student_arch="lenet5_half",
+        teacher={"epochs": 15, "optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4, "augment": "off"},
+        recipe=Recipe(steps=6000), images=50_000,
+        published=(("teacher LeNet-5, cross-entropy", 90.84), ("student, cross-entropy on the 60k real images", 89.43),
+                   ("student, KD on the 60k real images", 89.66), ("Kimura et al. 2018, 200 real images", 72.50),
+                   ("ZSKD, 48k data impressions, no real data", 79.62)),
+        source="Nayak et al., Zero-Shot Knowledge Distillation in Deep Networks, ICML 2019 (docs/METHODS.md §8)"),
+    "digits": Benchmark(
+        name="digits", dataset="digits", size=16, teacher_arch="resnet8", student_arch="resnet8",
+        teacher={"epochs": 30, "optimizer": "sgd", "lr": 0.05, "weight_decay": 5e-4},
+        recipe=Recipe(steps=1000, optimizer="sgd", lr=0.05, weight_decay=5e-4, temperature=5.0), images=20_000),
+}
+SCORE_IMAGES = 4096     # images per kd-score
+
+
+def run(bench: Benchmark, out: Path, seeds: list[int], rows: tuple[Row, ...] = ROWS, doc: Path | None = None,
+        progress: bool = True, jobs: int = 1) -> dict:
+    """Run (or continue) ``bench`` in ``out``; returns the results (also ``out/results.json``).
+
+    ``jobs``: students trained at once, each in its own process with one torch thread (small
+    students on a CPU use one core each far better than two threads one model).
+    """
+    import torch
 
     from ..checkpoint import load_model
     from ..data import load_real
-    from ..kd import DistillConfig, distill, image_source, teacher_scores
     from ..training import pick_device
-    from .workspace import ensure_shards, ensure_teacher
 
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     device = pick_device("auto")
+    print(f"[1/4] teacher {bench.teacher_arch} on {bench.dataset} at {bench.size} px", flush=True)
     teacher_path = out / "teacher.pt"
-    print(f"[1/4] teacher: {arch} on digits {SIZE}x{SIZE}", flush=True)
-    teacher_summary = ensure_teacher(teacher_path, "digits", arch, SIZE, seed=seed)
-    print(f"[2/4] render {images:,} shader images", flush=True)
-    spec, shards = ensure_shards(out / "shards", SIZE, images, seed)
-    test = load_real("digits", "test", size=SIZE)
-    teacher, info = load_model(teacher_path, device)
-    config_file = out / "server.json"
-    atomic_write(config_file, json.dumps({"datasets": [spec.to_dict()]}).encode())
-    results = {"machine": f"{platform.node()} {platform.machine()}, {torch.get_num_threads()} torch threads, {device}",
-               "seed": seed, "steps": steps, "student": arch, "teacher": {**teacher_summary, "arch": arch},
-               "spec": spec.to_dict(), "sets": []}
-    with ServerProcess(["--workers", "1", "--config", str(config_file)], out / "server.log") as server:
-        url = server.client.get("/datasets/shaders").json()["url_template"]
-        for i, s in enumerate(_sets(shards, url)):
-            print(f"[3/4] student {i + 1}/5: {s['label']}", flush=True)
-            source = image_source(s["data"], 128, seed=seed, size=SIZE, num_workers=1)
-            score = teacher_scores(teacher, source(), SIZE, info.num_classes, device, 4096)
-            config = DistillConfig(steps=steps, batch_size=128, lr=0.05, warmup_steps=steps // 20,
-                                   eval_every=max(1, steps // 10), checkpoint_every=max(1, steps // 4), seed=seed,
-                                   augment=s["augment"], balance=s.get("balance", False),
-                                   adversarial=s.get("adversarial", 0.0))
-            run_dir = out / f"student-{s['key'].replace(chr(39), 'p')}"
-            done = run_dir / "summary.json"
-            if done.is_file() and json.loads(done.read_text())["config"] == asdict(config):
-                summary = json.loads(done.read_text())           # finished in an earlier run
-            else:
-                summary = distill(teacher_path, arch, source, run_dir, config, eval_set=(test.x, test.y),
-                                  data_label=s["data"], resume=(run_dir / "checkpoint.pt").exists())
-            log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
-            results["sets"].append({**s, "kd_score": score, "test_acc": summary["test_acc"],
-                                    "best_test_acc": summary["best_test_acc"], "seconds": summary["seconds"],
-                                    "admitted_entropy": summary.get("admitted_entropy"),
-                                    "curve": [(e["step"], e["test_acc"]) for e in log if "test_acc" in e]})
-    results["seconds"] = time.perf_counter() - started
+    teacher_summary = ensure_teacher(teacher_path, bench.dataset, bench.teacher_arch, bench.size, seed=0,
+                                     progress=progress, **bench.teacher)
+    print(f"[2/4] shader set: {bench.images:,} images of the default mix", flush=True)
+    spec, shards = ensure_shards(out / "shards", bench.size, bench.images, seed=0, progress=progress)
+    teacher, tinfo = load_model(teacher_path, device)
+    data = {"real": bench.dataset, "shaders": shards, "noise": "noise"}
+    done = _finished(out / "results.jsonl")
+    print("[3/4] kd-scores and students", flush=True)
+    scores = {row.key: _kd_score(teacher, tinfo, data[row.data], bench, device) for row in rows}
+    # seeds outer: every row gets its first seed first
+    todo = [(row, seed) for seed in seeds for row in rows if _run_key(bench, row, seed) not in done]
+    tasks = [(bench, row, seed, data[row.data], teacher_path, out, str(device), progress and jobs == 1)
+             for row, seed in todo]
+    for (row, seed), result in _map_students(tasks, jobs):
+        key = _run_key(bench, row, seed)
+        done[key] = {"row": row.key, "seed": seed, **result}
+        with (out / "results.jsonl").open("a") as log:      # one whole line per finished student
+            log.write(json.dumps({"key": key, **done[key]}) + "\n")
+        print(f"      seed {seed}: {row.label}: test acc {100 * result['test_acc']:.2f}%", flush=True)
+    results = {"benchmark": asdict(bench), "machine": _machine(torch, device), "teacher": teacher_summary,
+               "spec": spec.to_dict(), "seeds": seeds, "rows": [], "seconds": time.perf_counter() - started}
+    for row in rows:
+        runs = [done[_run_key(bench, row, s)] for s in seeds if _run_key(bench, row, s) in done]
+        results["rows"].append({**asdict(row), "kd_score": scores[row.key], "runs": runs})
     print("[4/4] write results", flush=True)
     atomic_write(out / "results.json", (json.dumps(results, indent=1) + "\n").encode())
-    plot = doc.parent / "results-digits.png"
-    _plot(results, plot)
-    _write_doc(results, doc, plot)
+    if doc is not None:
+        plot = doc.parent / f"results-{bench.name}.png"
+        _plot(results, tinfo.classes, plot)
+        replace_section(doc, f"experiment-{bench.name}", _section(results, tinfo.classes, plot))
     return results
 
 
-def _plot(results: dict, path: Path) -> None:
+def _run_key(bench: Benchmark, row: Row, seed: int) -> str:
+    """What decides a student: the benchmark's teacher and recipe, the row, the seed."""
+    return json.dumps({"bench": bench.name, "teacher": bench.teacher, "recipe": asdict(bench.recipe),
+                       "row": asdict(row), "seed": seed}, sort_keys=True)
+
+
+def _finished(path: Path) -> dict:
+    """Finished students by run key; a torn last line (killed mid-write) is ignored."""
+    done = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            done[entry.pop("key")] = entry
+    return done
+
+
+def _kd_score(teacher, tinfo, data: str, bench: Benchmark, device) -> dict:
+    from ..kd import image_source, teacher_scores
+
+    source = image_source(data, 256, seed=0, size=bench.size, num_workers=1, channels=tinfo.channels)
+    return teacher_scores(teacher, source(), bench.size, tinfo.num_classes, device, SCORE_IMAGES, tinfo.channels)
+
+
+def _map_students(tasks: list[tuple], jobs: int):
+    """Yield ``((row, seed), result)`` of :func:`_student` for each task as it finishes: in this
+    process for ``jobs == 1``, else in ``jobs`` spawned processes of one torch thread each."""
+    if jobs == 1:
+        for task in tasks:
+            yield (task[1], task[2]), _student(*task)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    import torch
+
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=torch.set_num_threads,
+                             initargs=(1,)) as pool:
+        futures = {pool.submit(_student, *task): (task[1], task[2]) for task in tasks}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def _student(bench: Benchmark, row: Row, seed: int, data: str, teacher_path: Path, out: Path, device: str,
+             progress: bool) -> dict:
+    """Distill one student; returns its test accuracy, per-class accuracy, curves and time."""
+    from ..checkpoint import load_model
+    from ..data import load_real
+    from ..kd import DistillConfig, distill, image_source
+    from ..training import per_class_accuracy
+
+    r = bench.recipe
+    config = DistillConfig(steps=r.steps, batch_size=r.batch_size, optimizer=r.optimizer, lr=r.lr,
+                           weight_decay=r.weight_decay, warmup_steps=max(1, r.steps // 20),
+                           temperature=r.temperature, augment=r.augment, balance=row.balance,
+                           adversarial=row.adversarial, eval_every=max(1, r.steps // 10),
+                           checkpoint_every=max(1, r.steps // 4), seed=seed)
+    run_dir = out / "students" / f"{row.key}-seed{seed}"
+    _, tinfo = load_model(teacher_path)
+    test = load_real(bench.dataset, "test", size=bench.size)
+    source = image_source(data, r.batch_size, seed=seed, size=bench.size, num_workers=1, channels=tinfo.channels)
+    summary = distill(teacher_path, bench.student_arch, source, run_dir, config, eval_set=(test.x, test.y),
+                      data_label=data, resume=(run_dir / "checkpoint.pt").exists(), progress=progress,
+                      device=device)
+    student, _ = load_model(run_dir / "student.pt", device)
+    log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+    return {"test_acc": summary["test_acc"], "best_test_acc": summary["best_test_acc"],
+            "per_class": per_class_accuracy(student, test.x, test.y, device, tinfo.num_classes),
+            "admitted_entropy": summary.get("admitted_entropy"), "seconds": summary["seconds"],
+            "curve": [(e["step"], e["test_acc"]) for e in log if "test_acc" in e],
+            "loss": [(e["step"], e["loss"]) for e in log if "loss" in e]}
+
+
+def _machine(torch, device) -> str:
+    return f"{platform.machine()}, {torch.get_num_threads()} torch threads, {device}"
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    import statistics
+
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def _plot(results: dict, classes: list[str], path: Path) -> None:
+    """Test accuracy over KD steps, mean over seeds per row, with the teacher and chance."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
 
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
-    for s in results["sets"]:
-        steps, acc = zip(*s["curve"]) if s["curve"] else ((), ())
-        ax.plot(steps, [100 * a for a in acc], marker="o", ms=3, label=s["label"])
-    ax.axhline(100 * results["teacher"]["test_acc"], color="k", ls="--", lw=1, label="teacher")
-    ax.axhline(10, color="grey", ls=":", lw=1, label="chance")
-    ax.set_xlabel("KD step (batch 128)")
-    ax.set_ylabel("student test accuracy on digits (%)")
+    bench = results["benchmark"]
+    fig, ax = plt.subplots(figsize=(7.5, 4.4), dpi=110)
+    for row in results["rows"]:
+        curves = [r["curve"] for r in row["runs"] if r["curve"]]
+        if not curves:
+            continue
+        n = min(len(c) for c in curves)
+        steps = [s for s, _ in curves[0][:n]]
+        acc = 100 * np.array([[a for _, a in c[:n]] for c in curves])
+        ax.plot(steps, acc.mean(0), marker="o", ms=3, label=f"{row['label']} (n={len(curves)})")
+        if len(curves) > 1:
+            ax.fill_between(steps, acc.min(0), acc.max(0), alpha=0.15)
+    ax.axhline(100 * results["teacher"]["test_acc"], color="k", ls="--", lw=1, label="our teacher")
+    for label, value in bench["published"]:
+        if label.startswith("ZSKD"):
+            ax.axhline(value, color="tab:red", ls=":", lw=1, label=f"{label} (published)")
+    ax.axhline(100 / len(classes), color="grey", ls=":", lw=1, label="chance")
+    ax.set_xlabel(f"KD step (batch {bench['recipe']['batch_size']})")
+    ax.set_ylabel(f"student test accuracy on {bench['dataset']} (%)")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
@@ -125,50 +273,103 @@ def _plot(results: dict, path: Path) -> None:
     save_figure(fig, path)
 
 
-def _write_doc(results: dict, doc: Path, plot: Path) -> None:
-    t = results["teacher"]
-    rows = "\n".join(
-        f"| {s['label']} | {100 * s['test_acc']:.1f} | {100 * s['best_test_acc']:.1f} | "
-        f"{s['kd_score']['normalized_entropy']:.3f} | {s['kd_score']['mean_max_softmax']:.3f} | "
-        f"{'' if s['admitted_entropy'] is None else format(s['admitted_entropy'], '.3f')} | {s['seconds'] / 60:.1f} |"
-        for s in results["sets"])
-    section = f"""## Digits: teacher -> student from real, shader, streamed and noise images
+def _section(results: dict, classes: list[str], plot: Path) -> str:
+    """The docs/RESULTS.md section: our rows (mean ± std) beside the published ones, the sets'
+    kd-scores and teacher histograms, and per-class accuracy."""
+    bench, teacher, recipe = results["benchmark"], results["teacher"], results["benchmark"]["recipe"]
+    real = next((r for r in results["rows"] if r["data"] == "real" and r["runs"]), None)
+    real_mean = _mean_std([x["test_acc"] for x in real["runs"]])[0] if real else None
+    lines = []
+    for row in results["rows"]:
+        accs = [x["test_acc"] for x in row["runs"]]
+        if not accs:
+            continue
+        mean, std = _mean_std(accs)
+        ratio = f"{mean / real_mean:.3f}" if real_mean else "–"
+        minutes = sum(x["seconds"] for x in row["runs"]) / 60 / len(accs)
+        lines.append(f"| {row['label']} | {100 * mean:.2f} ± {100 * std:.2f} | {len(accs)} | {ratio} | "
+                     f"{row['kd_score']['normalized_entropy']:.3f} | {row['kd_score']['mean_max_softmax']:.3f} | "
+                     f"{minutes:.1f} |")
+    published = "\n".join(f"| {label} | {value:.2f} |" for label, value in bench["published"])
+    hist = "\n".join(f"| {row['label']} | " + " | ".join(
+        f"{100 * h / max(1, row['kd_score']['images']):.1f}" for h in row["kd_score"]["histogram"]) + " |"
+        for row in results["rows"])
+    per_class = "\n".join(f"| {row['label']} | " + " | ".join(
+        f"{100 * _mean_std([x['per_class'][k] for x in row['runs']])[0]:.0f}" for k in range(len(classes))) + " |"
+        for row in results["rows"] if row["runs"])
+    head = " | ".join(classes)
+    align = "|".join(["---:"] * len(classes))
+    published_block = (f"\nPublished ({bench['source']}), test accuracy %:\n\n| method | test acc % |\n|---|---:|\n"
+                       f"{published}\n") if published else ""
+    return f"""## {bench['dataset']}: {bench['teacher_arch']} teacher -> {bench['student_arch']} students
 
-`make experiment-digits` (`python -m unnatural.distill.studies.experiment`), {results['machine']}; seed {results['seed']}.
-Training time: teacher {t['seconds'] / 60:.1f} min, students {sum(s['seconds'] for s in results['sets']) / 60:.1f} min
-(plus ~10 s to render the shards and ~1 min of kd-scores and server start). Teacher and students: `{results['student']}` at 16x16 px on
-scikit-learn's digits (1,797 real 8x8 images, fixed stratified 60/20/20 split; test = 360
-images). Teacher: supervised, 30 epochs, best validation checkpoint: **{100 * t['test_acc']:.1f}%** test
-accuracy (validation {100 * t['best_val_acc']:.1f}%). Each student: {results['steps']} KD steps of batch 128, SGD lr
-0.05 with warm-up + cosine, T = 5, the synthetic-data augmentation recipe (RandAugment 4 ops
-m14, colour jitter 0.4, elastic, invert, flip, mixup Beta(1,1)) with the pad-crop scaled to
-2..6 px for 16 px images. Shader set: spec seed
-{results['seed']}, {results['spec']['images']:,} images of the default mix (26 families + 64 composed programs)
-at 16x16 npy. kd-score: the teacher's normalized argmax entropy H(p)/log 10 and mean
-max-softmax over 4,096 images of the set (before balancing; for (d) the admitted set's entropy
-is given too).
+`make experiment-{bench['name']}` (`python -m unnatural.distill.studies.experiment {bench['name']}`),
+{results['machine']}; seeds {', '.join(map(str, results['seeds']))}; {results['seconds'] / 60:.0f} min for this run.
+Teacher: `{bench['teacher_arch']}` at {bench['size']} px, {bench['teacher']}, best validation
+checkpoint: **{100 * teacher['test_acc']:.2f}%** test accuracy. Students: `{bench['student_arch']}`,
+{recipe['steps']} KD steps of batch {recipe['batch_size']}, {recipe['optimizer']} lr {recipe['lr']} (weight decay
+{recipe['weight_decay']}) with warm-up + cosine, T = {recipe['temperature']}, augmentation `{recipe['augment']}`
+(the same recipe for every row). Shader set: {results['spec']['images']:,} images of the default mix
+at {bench['size']} px, RGB, seen by the teacher {'as BT.601 luma' if bench['dataset'] in ('fashion-mnist', 'mnist')
+else 'as rendered'}. kd-score: over {SCORE_IMAGES:,} images of each set before balancing.
 
-| student data | final test acc % | best test acc % | kd-score entropy | mean max-softmax | admitted entropy | minutes |
+| student data | test acc % (mean ± std) | seeds | × real-data KD | kd-score entropy | mean max-softmax | min per student |
 |---|---:|---:|---:|---:|---:|---:|
-{rows}
+{chr(10).join(lines)}
+{published_block}
+The teacher's argmax histogram over each set (% of images per class):
+
+| set | {head} |
+|---|{align}|
+{hist}
+
+Per-class test accuracy of the students (%, mean over seeds):
+
+| student data | {head} |
+|---|{align}|
+{per_class}
 
 ![test accuracy over KD steps]({plot.name})
 """
-    replace_section(doc, DOC_KEY, section)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m unnatural.distill.studies.experiment",
                                  description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=Path("runs/digits"), help="run folder (resumes what it finds)")
-    ap.add_argument("--steps", type=int, default=1000, help="KD steps per student (default 1000)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--images", type=int, default=20_000, help="shader images to render (default 20000)")
-    ap.add_argument("--doc", type=Path, default=Path("docs/RESULTS.md"))
+    ap.add_argument("benchmark", choices=sorted(BENCHMARKS), help="fashion (Fashion-MNIST, LeNet-5) or digits")
+    ap.add_argument("--out", type=Path, help="run folder (default runs/BENCHMARK; resumes what it finds)")
+    ap.add_argument("--seeds", default="0-2", help="student seeds, A-B or a comma list (default 0-2)")
+    ap.add_argument("--rows", default=",".join(r.key for r in ROWS),
+                    help=f"rows to run, a comma list of {', '.join(r.key for r in ROWS)} (default all)")
+    ap.add_argument("--steps", type=int, help="KD steps per student (default: the benchmark's recipe)")
+    ap.add_argument("--doc", type=Path, default=Path("docs/RESULTS.md"), help="results document to update")
+    ap.add_argument("--jobs", type=int, default=2, help="students trained at once, one process and core each "
+                                                         "(default 2)")
+    ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
-    results = run(args.out, args.steps, args.seed, args.doc, images=args.images)
-    for s in results["sets"]:
-        print(f"{s['label']:<58} test acc {100 * s['test_acc']:5.1f}%  kd-score {s['kd_score']['normalized_entropy']:.3f}")
+    bench = BENCHMARKS[args.benchmark]
+    try:
+        seeds = parse_seeds(args.seeds)
+        keys = [k.strip() for k in args.rows.split(",") if k.strip()]
+        rows = tuple(r for r in ROWS if r.key in keys)
+        if not rows or len(rows) != len(set(keys)):
+            raise ValueError(f"rows {args.rows!r}: allowed a comma list of {', '.join(r.key for r in ROWS)}")
+        if args.steps is not None:
+            if args.steps < 1:
+                raise ValueError(f"--steps {args.steps} is invalid: allowed integers >= 1")
+            bench = Benchmark(**{**asdict(bench), "recipe": Recipe(**{**asdict(bench.recipe), "steps": args.steps})})
+    except ValueError as exc:
+        ap.error(str(exc))
+    if args.jobs < 1:
+        ap.error(f"--jobs {args.jobs} is invalid: allowed integers >= 1")
+    results = run(bench, args.out or Path("runs") / bench.name, seeds, rows, args.doc, progress=not args.no_progress,
+                  jobs=args.jobs)
+    for row in results["rows"]:
+        accs = [x["test_acc"] for x in row["runs"]]
+        if accs:
+            mean, std = _mean_std(accs)
+            print(f"{row['label']:<58} test acc {100 * mean:5.2f} ± {100 * std:4.2f}%  "
+                  f"kd-score {row['kd_score']['normalized_entropy']:.3f}")
     return 0
 
 

@@ -115,10 +115,11 @@ def quantized_accuracy(model: nn.Module, quantizer, x: torch.Tensor, y: torch.Te
     return correct / max(1, len(x))
 
 
-def _new_policy(study: PTQStudy, num_layers: int):
+def _new_policy(study: PTQStudy, num_layers: int, channels: int):
+    """A fresh policy: per example (over ``channels``-channel images) or per layer."""
     from ..policy import ExamplePolicy, LayerPolicy
 
-    return ExamplePolicy(num_layers) if study.per_example else LayerPolicy(num_layers)
+    return ExamplePolicy(num_layers, in_channels=channels) if study.per_example else LayerPolicy(num_layers)
 
 
 def _readout(policy, budget: float):
@@ -139,7 +140,7 @@ def worst_case_search(model: nn.Module, quantizer, x: torch.Tensor, y: torch.Ten
 
     device = next(model.parameters()).device
     model.eval()
-    policy = _new_policy(study, quantizer.num_layers).to(device)
+    policy = _new_policy(study, quantizer.num_layers, x.shape[1]).to(device)
     x, y = x.to(device), y.to(device)
     if isinstance(policy, ExamplePolicy):
         def objective(bits, xb):
@@ -220,7 +221,7 @@ def train_pair(mode: str, start: str | Path, teacher: nn.Module, batches, study:
     Args:
         mode: ``detrimental`` | ``robust``.
         start: the (A) student's model file.
-        teacher: frozen teacher, ``(N, 3, H, W)`` [0, 1] -> logits.
+        teacher: frozen teacher, ``(N, C, H, W)`` [0, 1] -> logits.
         batches: iterator of image batches (``image_source(...)()``).
         out_dir: gets ``student.pt``, ``policy.pt``, ``log.jsonl``, ``summary.json``.
         eval_set: ``(x, y)`` real test images for the log (fp and own-policy accuracy).
@@ -253,11 +254,11 @@ def train_pair(mode: str, start: str | Path, teacher: nn.Module, batches, study:
     started = time.perf_counter()
     log = (out / "log.jsonl").open("w")
     with DynamicQuantizer(model, per_example=study.per_example) as q:
-        policy = _new_policy(study, q.num_layers).to(device)
+        policy = _new_policy(study, q.num_layers, info.channels).to(device)
         pg = PolicyGradient(policy, study.budget, lr=study.policy_lr, penalty=1.0)
         sign = 1.0 if mode == "detrimental" else -1.0   # the policy maximizes (det.) or minimizes the quantized CE
         for step in tqdm(range(study.pair_steps), desc=f"pair {mode}", disable=not progress, unit="step"):
-            x = augmenter(as_float_images(next(batches), device, study.size))
+            x = augmenter(as_float_images(next(batches), device, study.size, info.channels))
             with torch.no_grad():
                 t = teacher(x)
             y_t = t.argmax(1)
@@ -298,7 +299,8 @@ def train_pair(mode: str, start: str | Path, teacher: nn.Module, batches, study:
     log.close()
     save_model(out / "student.pt", model, info)
     with atomic_open(out / "policy.pt") as f:
-        torch.save({"kind": type(policy).__name__, "num_layers": q.num_layers, "state_dict": policy.state_dict()}, f)
+        torch.save({"kind": type(policy).__name__, "num_layers": q.num_layers, "in_channels": info.channels,
+                    "state_dict": policy.state_dict()}, f)
     summary = {"mode": mode, "steps": study.pair_steps, "seconds": time.perf_counter() - started,
                "study": asdict(study)}
     atomic_write(out / "summary.json", (json.dumps(summary, indent=1) + "\n").encode())
@@ -310,7 +312,10 @@ def load_policy(path: str | Path, device: str | torch.device = "cpu"):
     from ..policy import ExamplePolicy, LayerPolicy
 
     data = torch.load(path, map_location=device, weights_only=True)
-    policy = {"LayerPolicy": LayerPolicy, "ExamplePolicy": ExamplePolicy}[data["kind"]](data["num_layers"])
+    if data["kind"] == "ExamplePolicy":
+        policy = ExamplePolicy(data["num_layers"], in_channels=data.get("in_channels", 3))
+    else:
+        policy = LayerPolicy(data["num_layers"])
     policy.load_state_dict(data["state_dict"])
     return policy.to(device).eval()
 
@@ -346,7 +351,7 @@ def run_study(study: PTQStudy, out: str | Path, progress: bool = True, doc: str 
         ensure_teacher(teacher_path, study.dataset, study.arch, study.size, epochs=study.epochs, progress=progress)
     data = study.data or ensure_shards(out / "shards", study.size, study.images, progress=progress)[1]
     test, val = (load_real(study.dataset, split, size=study.size) for split in ("test", "val"))
-    teacher, _ = load_model(teacher_path, dev)
+    teacher, tinfo = load_model(teacher_path, dev)
 
     print("[2/4] (A) plain KD student", flush=True)
     kd_dir = out / "student-kd"
@@ -356,7 +361,7 @@ def run_study(study: PTQStudy, out: str | Path, progress: bool = True, doc: str 
                                augment=SYNTHETIC_AUGMENT, eval_every=max(1, study.kd_steps // 5),
                                checkpoint_every=max(1, study.kd_steps // 4), seed=study.seed)
         distill(teacher_path, study.arch, image_source(data, study.batch_size, seed=study.seed, size=study.size,
-                                                       num_workers=1),
+                                                       num_workers=1, channels=tinfo.channels),
                 kd_dir, config, eval_set=(test.x, test.y), progress=progress, data_label=data, device=device,
                 resume=(kd_dir / "checkpoint.pt").exists())
 
@@ -364,7 +369,8 @@ def run_study(study: PTQStudy, out: str | Path, progress: bool = True, doc: str 
         pair_dir = out / f"pair-{mode}"
         print(f"[3/4] (B) {mode} pair", flush=True)
         if not (pair_dir / "summary.json").is_file():
-            batches = image_source(data, study.batch_size, seed=study.seed + 10 + i, size=study.size, num_workers=1)()
+            batches = image_source(data, study.batch_size, seed=study.seed + 10 + i, size=study.size, num_workers=1,
+                                   channels=tinfo.channels)()
             train_pair(mode, kd_dir / "student.pt", teacher, batches, study, pair_dir, eval_set=(test.x, test.y),
                        progress=progress)
 

@@ -7,17 +7,19 @@ from pathlib import Path
 
 
 def ensure_teacher(path: str | Path, dataset: str, arch: str, size: int, *, epochs: int = 30,
-                   batch_size: int = 128, lr: float = 0.05, seed: int = 0, progress: bool = True) -> dict:
-    """Train a teacher (standard BN, :data:`TEACHER_AUGMENT`) into ``path`` unless its
-    summary (``path`` with ``.json``) exists; returns the summary. A rerun keeps the teacher its
-    students were distilled from."""
+                   batch_size: int = 128, lr: float = 0.05, seed: int = 0, progress: bool = True,
+                   optimizer: str = "sgd", weight_decay: float = 5e-4, augment: str | None = None) -> dict:
+    """Train a teacher (standard BN; ``augment`` default :data:`TEACHER_AUGMENT`) into ``path``
+    unless its summary (``path`` with ``.json``) exists; returns the summary. A rerun keeps the
+    teacher its students were distilled from."""
     from ..training import train_teacher
 
     path = Path(path)
     if path.with_suffix(".json").is_file() and path.is_file():
         return json.loads(path.with_suffix(".json").read_text())
     return train_teacher(dataset, arch, path, epochs=epochs, batch_size=batch_size, lr=lr, size=size,
-                         augment=TEACHER_AUGMENT, seed=seed, progress=progress)
+                         optimizer=optimizer, weight_decay=weight_decay, augment=augment or TEACHER_AUGMENT,
+                         seed=seed, progress=progress)
 
 
 def ensure_shards(folder: str | Path, size: int, images: int = 20_000, seed: int = 0, progress: bool = True):

@@ -1,0 +1,58 @@
+"""The benchmark runner (``make experiment-fashion`` / ``experiment-digits``) on a miniature
+digits benchmark: every row trains a student, results and the RESULTS.md section are written,
+and a rerun keeps the finished rows instead of training them again."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from unnatural.distill.studies.experiment import BENCHMARKS, ROWS, Benchmark, Recipe, main, run
+
+
+@pytest.fixture(scope="module")
+def mini():
+    return Benchmark(name="mini", dataset="digits", size=16, teacher_arch="cnn", student_arch="cnn",
+                     teacher={"epochs": 10, "optimizer": "sgd", "lr": 0.05, "weight_decay": 5e-4},
+                     recipe=Recipe(steps=80, batch_size=32, optimizer="sgd", lr=0.05, augment="off"), images=600,
+                     published=(("a published row", 50.0),), source="test")
+
+
+@pytest.mark.slow
+def test_runner_writes_every_row_and_keeps_finished_ones(mini, tmp_path, one_torch_thread):
+    doc = tmp_path / "RESULTS.md"
+    results = run(mini, tmp_path / "run", seeds=[0], rows=ROWS, doc=doc, progress=False)
+    assert [r["key"] for r in results["rows"]] == [r.key for r in ROWS]
+    for row in results["rows"]:
+        (entry,) = row["runs"]
+        assert 0 <= entry["test_acc"] <= 1 and len(entry["per_class"]) == 10 and entry["curve"]
+        assert row["kd_score"]["images"] > 0 and len(row["kd_score"]["histogram"]) == 10
+    real = results["rows"][0]["runs"][0]["test_acc"]
+    assert real > 0.2, results["rows"][0]          # 80 steps on real digits already learn (chance 0.1)
+    text = doc.read_text()
+    assert "<!-- experiment-mini:begin -->" in text and "a published row" in text
+    assert (tmp_path / "results-mini.png").stat().st_size > 1000
+    lines = (tmp_path / "run" / "results.jsonl").read_text().splitlines()
+    assert len(lines) == len(ROWS)
+    # a rerun with one more seed trains only that seed's students
+    again = run(mini, tmp_path / "run", seeds=[0, 1], rows=ROWS[:1], doc=doc, progress=False)
+    assert len((tmp_path / "run" / "results.jsonl").read_text().splitlines()) == len(ROWS) + 1
+    assert again["rows"][0]["runs"][0]["test_acc"] == real
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["seeds"] == [0, 1]
+
+
+def test_benchmarks_name_their_published_rows():
+    fashion = BENCHMARKS["fashion"]
+    assert fashion.dataset == "fashion-mnist" and (fashion.teacher_arch, fashion.student_arch) == ("lenet5",
+                                                                                                    "lenet5_half")
+    assert dict(fashion.published)["ZSKD, 48k data impressions, no real data"] == 79.62
+
+
+@pytest.mark.parametrize("args, message", [(["fashion", "--seeds", "x"], "seeds 'x'"),
+                                           (["fashion", "--rows", "a,z"], "rows 'a,z'"),
+                                           (["fashion", "--jobs", "0"], "--jobs 0"),
+                                           (["imagenet"], "invalid choice")])
+def test_bad_arguments_exit_2(args, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2 and message in capsys.readouterr().err
