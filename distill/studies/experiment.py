@@ -90,7 +90,9 @@ BENCHMARKS = {
     "fashion": Benchmark(
         name="fashion", dataset="fashion-mnist", size=32, teacher_arch="lenet5", student_arch="lenet5_half",
         teacher={"epochs": 15, "optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4, "augment": "off"},
-        recipe=Recipe(steps=6000), images=50_000,
+        # measured here: T = 2 beat T = 4 (89.7% vs 88.6% real-data KD at 9,000 steps); the synthetic
+        # augmentation recipe costs ~45 ms per batch on a CPU core, 4x the step, so this runs without
+        recipe=Recipe(steps=9000, temperature=2.0, augment="off"), images=100_000,
         published=(("teacher LeNet-5, cross-entropy", 90.84), ("student, cross-entropy on the 60k real images", 89.43),
                    ("student, KD on the 60k real images", 89.66), ("Kimura et al. 2018, 200 real images", 72.50),
                    ("ZSKD, 48k data impressions, no real data", 79.62)),
