@@ -17,20 +17,17 @@ import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
 
-import torch  # noqa: E402
-
-from unnatural.distill.checkpoint import ModelInfo, Normalized, save_model  # noqa: E402
-from unnatural.distill.kd import DistillConfig, distill, image_source  # noqa: E402
-from unnatural.distill.models import create_model  # noqa: E402
-from unnatural.generator.job import render_dataset  # noqa: E402
-from unnatural.generator.spec import DatasetSpec  # noqa: E402
-from unnatural.server.process import ServerProcess  # noqa: E402
+from unnatural.distill.checkpoint import ModelInfo, Normalized, save_model
+from unnatural.distill.kd import DistillConfig, distill, image_source
+from unnatural.distill.models import create_model
+from unnatural.generator.job import render_dataset
+from unnatural.generator.spec import DatasetSpec
+from unnatural.server.process import ServerProcess
 
 SIZE = 32
 

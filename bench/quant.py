@@ -17,17 +17,13 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
 
-import torch  # noqa: E402
-
-from unnatural.distill.models import create_model  # noqa: E402
-from unnatural.distill.policy import random_policy  # noqa: E402
-from unnatural.distill.quant import DynamicQuantizer  # noqa: E402
+from unnatural.distill.models import create_model
+from unnatural.distill.policy import random_policy
+from unnatural.distill.quant import DynamicQuantizer
 
 
 def median_ms(model, x, repeats: int) -> float:

@@ -18,22 +18,18 @@ import multiprocessing as mp
 import os
 import platform
 import queue
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from unnatural.generator import job  # noqa: E402
-from unnatural.generator.encoders import make_encoder  # noqa: E402
-from unnatural.generator.renderer import Renderer  # noqa: E402
-from unnatural.generator.sampling import ProgramTable  # noqa: E402
-from unnatural.generator.shard import render_samples  # noqa: E402
-from unnatural.generator.spec import DatasetSpec  # noqa: E402
+from unnatural.generator import job
+from unnatural.generator.encoders import make_encoder
+from unnatural.generator.renderer import Renderer
+from unnatural.generator.sampling import ProgramTable
+from unnatural.generator.shard import render_samples
+from unnatural.generator.spec import DatasetSpec
 
 IMAGES = {32: 60_000, 64: 20_000, 128: 6_000, 256: 2_000}    # end-to-end images per size
 NAIVE_IMAGES = {32: 3_000, 64: 2_000, 128: 1_000, 256: 400}

@@ -26,21 +26,18 @@ import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import httpx
+import torch
+import webdataset as wds
 
-import httpx  # noqa: E402
-import torch  # noqa: E402
-import webdataset as wds  # noqa: E402
-
-from unnatural.generator.job import render_dataset  # noqa: E402
-from unnatural.generator.spec import DatasetSpec  # noqa: E402
-from unnatural.server.process import ServerProcess  # noqa: E402
+from unnatural.generator.job import render_dataset
+from unnatural.generator.spec import DatasetSpec
+from unnatural.server.process import ServerProcess
 
 IMAGES = {32: 40_000, 64: 16_000, 128: 4_000}
 PAGE = os.sysconf("SC_PAGE_SIZE")

@@ -67,12 +67,6 @@ def gl_info(ctx: moderngl.Context) -> dict[str, str]:
     return {key: str(ctx.info[key]) for key in ("GL_RENDERER", "GL_VERSION", "GL_VENDOR")}
 
 
-def is_software(ctx: moderngl.Context) -> bool:
-    """True for Mesa's CPU rasterizers (llvmpipe, softpipe), where one process per core scales."""
-    renderer = ctx.info["GL_RENDERER"].lower()
-    return "llvmpipe" in renderer or "softpipe" in renderer
-
-
 _EGL_CUDA_DEVICE_NV = 0x323A
 
 
