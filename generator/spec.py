@@ -22,7 +22,7 @@ USER = "user"           # mix key: the accepted shaders of ``user_dir``
 MAX_IMAGES = 10**10
 MAX_IMAGES_PER_SHARD = 1_000_000
 MAX_COMPOSED_PROGRAMS = 1_000_000
-_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")   # fullmatch: '$' would accept a trailing newline
 
 
 class SpecError(ValueError):
@@ -105,7 +105,7 @@ class DatasetSpec:
         def is_int(v: object) -> bool:
             return isinstance(v, int) and not isinstance(v, bool)
 
-        need(isinstance(self.name, str) and bool(_NAME_RE.match(self.name)), "name",
+        need(isinstance(self.name, str) and bool(_NAME_RE.fullmatch(self.name)), "name",
              "1-64 characters from letters, digits, '_' and '-' (no dots: webdataset keys)")
         need(is_int(self.seed) and 0 <= self.seed < 2**63, "seed", "integers 0..2**63-1")
         need(is_int(self.width) and MIN_SIZE <= self.width <= MAX_SIZE, "width", f"{MIN_SIZE}..{MAX_SIZE} pixels")
@@ -129,7 +129,10 @@ class DatasetSpec:
                                 f"({', '.join(family_names())})", "mix")
             if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight >= 0):
                 raise SpecError(f"mix weight {weight!r} for {key!r} is invalid: allowed finite numbers >= 0", "mix")
-        if sum(self.mix.values()) <= 0:
+        total = sum(self.mix.values())
+        if not math.isfinite(total):   # 1e308 + 1e308: one source would take every sample
+            raise SpecError("mix weights sum to infinity: allowed finite weights with a finite sum", "mix")
+        if total <= 0:
             raise SpecError("mix weights sum to 0: allowed any weights with a positive sum", "mix")
         if self.mix.get(COMPOSED, 0) > 0 and self.composed_programs == 0:
             raise SpecError("mix gives 'composed' a weight but composed_programs is 0: allowed 1..", "composed_programs")
