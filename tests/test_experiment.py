@@ -34,6 +34,11 @@ def test_runner_writes_every_row_and_keeps_finished_ones(mini, tmp_path, one_tor
     assert (tmp_path / "results-mini.png").stat().st_size > 1000
     lines = (tmp_path / "run" / "results.jsonl").read_text().splitlines()
     assert len(lines) == len(ROWS)
+    # a report-only rerun trains nothing and reports the finished seeds
+    report = run(mini, tmp_path / "run", seeds=[0, 1, 2], rows=ROWS, doc=doc, progress=False, train=False)
+    assert len((tmp_path / "run" / "results.jsonl").read_text().splitlines()) == len(ROWS)
+    assert all(len(row["runs"]) == 1 for row in report["rows"])
+    assert (tmp_path / "run" / "kd_scores.json").is_file()
     # a rerun with one more seed trains only that seed's students
     again = run(mini, tmp_path / "run", seeds=[0, 1], rows=ROWS[:1], doc=doc, progress=False)
     assert len((tmp_path / "run" / "results.jsonl").read_text().splitlines()) == len(ROWS) + 1

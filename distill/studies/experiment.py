@@ -106,11 +106,13 @@ SCORE_IMAGES = 4096     # images per kd-score
 
 
 def run(bench: Benchmark, out: Path, seeds: list[int], rows: tuple[Row, ...] = ROWS, doc: Path | None = None,
-        progress: bool = True, jobs: int = 1) -> dict:
+        progress: bool = True, jobs: int = 1, train: bool = True) -> dict:
     """Run (or continue) ``bench`` in ``out``; returns the results (also ``out/results.json``).
 
     ``jobs``: students trained at once, each in its own process with one torch thread (small
     students on a CPU use one core each far better than two threads one model).
+    ``train=False`` trains nothing: it reports the students finished so far (rows show how
+    many seeds each has).
     """
     import torch
 
@@ -131,9 +133,10 @@ def run(bench: Benchmark, out: Path, seeds: list[int], rows: tuple[Row, ...] = R
     data = {"real": bench.dataset, "shaders": shards, "noise": "noise"}
     done = _finished(out / "results.jsonl")
     print("[3/4] kd-scores and students", flush=True)
-    scores = {row.key: _kd_score(teacher, tinfo, data[row.data], bench, device) for row in rows}
+    scores = _kd_scores(out / "kd_scores.json", teacher, tinfo, {row.key: data[row.data] for row in rows}, bench,
+                        device)
     # seeds outer: every row gets its first seed first
-    todo = [(row, seed) for seed in seeds for row in rows if _run_key(bench, row, seed) not in done]
+    todo = [(row, seed) for seed in seeds for row in rows if train and _run_key(bench, row, seed) not in done]
     tasks = [(bench, row, seed, data[row.data], teacher_path, out, str(device), progress and jobs == 1)
              for row, seed in todo]
     for (row, seed), result in _map_students(tasks, jobs):
@@ -175,11 +178,20 @@ def _finished(path: Path) -> dict:
     return done
 
 
-def _kd_score(teacher, tinfo, data: str, bench: Benchmark, device) -> dict:
+def _kd_scores(path: Path, teacher, tinfo, sets: dict[str, str], bench: Benchmark, device) -> dict:
+    """kd-score of each row's image set (row key -> score), kept in ``path`` for reruns."""
     from ..kd import image_source, teacher_scores
 
-    source = image_source(data, 256, seed=0, size=bench.size, num_workers=1, channels=tinfo.channels)
-    return teacher_scores(teacher, source(), bench.size, tinfo.num_classes, device, SCORE_IMAGES, tinfo.channels)
+    kept = json.loads(path.read_text()) if path.is_file() else {}
+    scores = {}
+    for key, data in sets.items():
+        if data not in kept:
+            source = image_source(data, 256, seed=0, size=bench.size, num_workers=1, channels=tinfo.channels)
+            kept[data] = teacher_scores(teacher, source(), bench.size, tinfo.num_classes, device, SCORE_IMAGES,
+                                        tinfo.channels)
+            atomic_write(path, (json.dumps(kept, indent=1) + "\n").encode())
+        scores[key] = kept[data]
+    return scores
 
 
 def _map_students(tasks: list[tuple], jobs: int):
@@ -347,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--doc", type=Path, default=Path("docs/RESULTS.md"), help="results document to update")
     ap.add_argument("--jobs", type=int, default=2, help="students trained at once, one process and core each "
                                                          "(default 2)")
+    ap.add_argument("--report", action="store_true", help="train nothing: write the results and the doc section "
+                                                          "from the students finished so far")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     bench = BENCHMARKS[args.benchmark]
@@ -365,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs < 1:
         ap.error(f"--jobs {args.jobs} is invalid: allowed integers >= 1")
     results = run(bench, args.out or Path("runs") / bench.name, seeds, rows, args.doc, progress=not args.no_progress,
-                  jobs=args.jobs)
+                  jobs=args.jobs, train=not args.report)
     for row in results["rows"]:
         accs = [x["test_acc"] for x in row["runs"]]
         if accs:
