@@ -33,7 +33,7 @@ from unnatural.generator.files import atomic_write
 
 from .bn import parse_seeds
 from .report import replace_section, save_figure
-from .workspace import SYNTHETIC_AUGMENT, ensure_shards, ensure_teacher
+from .workspace import SYNTHETIC_AUGMENT, TEACHER_AUGMENT, ensure_shards, ensure_teacher
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ BENCHMARKS = {
         published=(("teacher LeNet-5, cross-entropy", 90.84), ("student, cross-entropy on the 60k real images", 89.43),
                    ("student, KD on the 60k real images", 89.66), ("Kimura et al. 2018, 200 real images", 72.50),
                    ("ZSKD, 48k data impressions, no real data", 79.62)),
-        source="Nayak et al., Zero-Shot Knowledge Distillation in Deep Networks, ICML 2019 (docs/METHODS.md §8)"),
+        source="Nayak et al., Zero-Shot Knowledge Distillation in Deep Networks, ICML 2019, docs/METHODS.md §8"),
     "digits": Benchmark(
         name="digits", dataset="digits", size=16, teacher_arch="resnet8", student_arch="resnet8",
         teacher={"epochs": 30, "optimizer": "sgd", "lr": 0.05, "weight_decay": 5e-4},
@@ -304,6 +304,10 @@ def _section(results: dict, classes: list[str], plot: Path) -> str:
         lines.append(f"| {row['label']} | {100 * mean:.2f} ± {100 * std:.2f} | {len(accs)} | {ratio} | "
                      f"{row['kd_score']['normalized_entropy']:.3f} | {row['kd_score']['mean_max_softmax']:.3f} | "
                      f"{minutes:.1f} |")
+    student_minutes = sum(x["seconds"] for row in results["rows"] for x in row["runs"]) / 60
+    t = bench["teacher"]
+    teacher_recipe = (f"{t['epochs']} epochs, {t['optimizer']} lr {t['lr']} (weight decay {t['weight_decay']}), "
+                      f"augmentation `{t.get('augment', TEACHER_AUGMENT)}`")
     published = "\n".join(f"| {label} | {value:.2f} |" for label, value in bench["published"])
     hist = "\n".join(f"| {row['label']} | " + " | ".join(
         f"{100 * h / max(1, row['kd_score']['images']):.1f}" for h in row["kd_score"]["histogram"]) + " |"
@@ -313,13 +317,14 @@ def _section(results: dict, classes: list[str], plot: Path) -> str:
         for row in results["rows"] if row["runs"])
     head = " | ".join(classes)
     align = "|".join(["---:"] * len(classes))
-    published_block = (f"\nPublished ({bench['source']}), test accuracy %:\n\n| method | test acc % |\n|---|---:|\n"
+    published_block = (f"\nPublished ({bench['source']}); test accuracy %:\n\n| method | test acc % |\n|---|---:|\n"
                        f"{published}\n") if published else ""
     return f"""## {bench['dataset']}: {bench['teacher_arch']} teacher -> {bench['student_arch']} students
 
 `make experiment-{bench['name']}` (`python -m unnatural.distill.studies.experiment {bench['name']}`),
-{results['machine']}; seeds {', '.join(map(str, results['seeds']))}; {results['seconds'] / 60:.0f} min for this run.
-Teacher: `{bench['teacher_arch']}` at {bench['size']} px, {bench['teacher']}, best validation
+{results['machine']}; seeds {', '.join(map(str, results['seeds']))}; {student_minutes:.0f} min of student training in all
+(wall time per student in the table; students ran two at a time, one core each).
+Teacher: `{bench['teacher_arch']}` at {bench['size']} px, {teacher_recipe}, best validation
 checkpoint: **{100 * teacher['test_acc']:.2f}%** test accuracy. Students: `{bench['student_arch']}`,
 {recipe['steps']} KD steps of batch {recipe['batch_size']}, {recipe['optimizer']} lr {recipe['lr']} (weight decay
 {recipe['weight_decay']}) with warm-up + cosine, T = {recipe['temperature']}, augmentation `{recipe['augment']}`
