@@ -46,26 +46,24 @@ def parse_int(name: str, text: str | int, low: int, high: int) -> int:
     return value
 
 
-def parse_positive_float(name: str, text: str) -> float:
-    """A finite number > 0. Raises ``ValueError`` naming ``name``."""
+def _parse_float(name: str, text: str, ok: Callable[[float], bool], allowed: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        value = math.nan
-    if not 0 < value < math.inf:
-        raise ValueError(f"{name} {text!r} is invalid: allowed numbers > 0")
+        value = math.nan                   # fails every range check below
+    if not ok(value):
+        raise ValueError(f"{name} {text!r} is invalid: allowed {allowed}")
     return value
+
+
+def parse_positive_float(name: str, text: str) -> float:
+    """A finite number > 0. Raises ``ValueError`` naming ``name``."""
+    return _parse_float(name, text, lambda v: 0 < v < math.inf, "numbers > 0")
 
 
 def parse_weight(name: str, text: str) -> float:
     """A finite number >= 0 (a mix weight). Raises ``ValueError`` naming ``name``."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < math.inf:
-        raise ValueError(f"{name} {text!r} is invalid: allowed numbers >= 0")
-    return value
+    return _parse_float(name, text, lambda v: 0 <= v < math.inf, "numbers >= 0")
 
 
 def parse_size(text: str, max_size: int = MAX_SIZE) -> tuple[int, int]:
