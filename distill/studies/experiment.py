@@ -117,7 +117,6 @@ def run(bench: Benchmark, out: Path, seeds: list[int], rows: tuple[Row, ...] = R
     import torch
 
     from ..checkpoint import load_model
-    from ..data import load_real
     from ..training import pick_device
 
     started = time.perf_counter()
