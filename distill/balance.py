@@ -10,12 +10,19 @@ at ``floor / K`` so that a class the teacher almost never predicts cannot stall 
 Admitted samples are then uniform over every class whose share is above the floor. The
 admitted share of the stream is ``K q >= floor``: the floor also bounds how many images the
 trainer must read per admitted one (1 / floor at worst).
+
+A finite set held in memory needs no rejection: the teacher labels it once and
+:func:`balanced_weights` gives each image the weight that the balancer's steady state admits it
+with, so weighted draws give the same admitted distribution without reading rejected images.
 """
 from __future__ import annotations
 
 import math
 
 import torch
+
+
+FLOOR = 0.3     # default floor: at most ~3.3 images read per admitted one
 
 
 class ClassBalancer:
@@ -30,7 +37,7 @@ class ClassBalancer:
     The estimate starts uniform, so the first batches are admitted nearly whole.
     """
 
-    def __init__(self, num_classes: int, floor: float = 0.3, momentum: float = 0.9):
+    def __init__(self, num_classes: int, floor: float = FLOOR, momentum: float = 0.9):
         if num_classes < 2:
             raise ValueError(f"num_classes {num_classes} is invalid: allowed >= 2")
         if not 0 < floor <= 1:
@@ -59,6 +66,33 @@ class ClassBalancer:
 
     def load_state_dict(self, state: dict) -> None:
         self.share, self.admitted = state["share"].clone(), state["admitted"].clone()
+
+
+def balanced_weights(predictions: torch.Tensor, num_classes: int, floor: float = FLOOR) -> torch.Tensor:
+    """Per-image sampling weights that class-balance a known set in the teacher's eyes.
+
+    Image ``i`` of teacher class ``c`` gets ``1 / max(p_c, floor / K)`` (``p_c``: the share of
+    class c in the set), the rate at which :class:`ClassBalancer` admits it in steady state, so
+    weighted draws are uniform over every class above the floor.
+
+    Args:
+        predictions: ``(N,)`` int64 teacher argmax labels in ``0..K-1``.
+        num_classes: K >= 2.
+        floor: as :class:`ClassBalancer`, in (0, 1].
+
+    Returns:
+        ``(N,)`` float64 weights > 0 (unnormalized).
+
+    Raises:
+        ValueError: an empty set, K < 2, a floor outside (0, 1] or a label outside 0..K-1.
+    """
+    if num_classes < 2 or not 0 < floor <= 1:
+        raise ValueError(f"num_classes {num_classes} / floor {floor} invalid: allowed K >= 2 and floor in (0, 1]")
+    predictions = predictions.to("cpu", torch.int64)
+    if len(predictions) == 0 or int(predictions.min()) < 0 or int(predictions.max()) >= num_classes:
+        raise ValueError(f"predictions must be a non-empty set of labels in 0..{num_classes - 1}")
+    share = torch.bincount(predictions, minlength=num_classes).to(torch.float64) / len(predictions)
+    return 1.0 / share.clamp(min=floor / num_classes)[predictions]
 
 
 def normalized_entropy(histogram: torch.Tensor) -> float:

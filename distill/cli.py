@@ -1,4 +1,4 @@
-"""The distillation commands: ``teacher train``, ``distill``, ``kd-score`` and ``study bn|ptq``,
+"""The distillation commands: ``teacher train``, ``distill``, ``kd-score``, ``fit`` and ``study bn|ptq``,
 added to the root command by :mod:`unnatural.cli`; torch is imported only when one of them runs."""
 from __future__ import annotations
 
@@ -97,13 +97,43 @@ def add_commands(sub) -> None:
 
     k = sub.add_parser("kd-score", help="how good a set is for KD, through the teacher's eyes",
                        description="The teacher's normalized class-histogram entropy H(p)/log K on a set "
-                                   "(1 = uniform; Frank & Davis 2025 criterion (a)) and its mean max-softmax.")
+                                   "(1 = uniform; Frank & Davis 2025 criterion (a)), its mean max-softmax and each "
+                                   "class's share. For shards and server URLs also the distinct programs feeding "
+                                   "each class (programs making >= 1%% of its images) and, with --heatmap, a "
+                                   "class-by-program heat map.")
     k.add_argument("--teacher", type=Path, required=True)
-    k.add_argument("--data", required=True, help="shards, server URLs, noise, or a real dataset")
-    k.add_argument("--images", type=int_arg("--images", 1, 10**9), default=5000)
+    k.add_argument("--data", required=True, help="shards, server URLs, an .npy image array, noise, or a real dataset")
+    k.add_argument("--images", type=int_arg("--images", 1, 10**9), default=5000,
+                   help="images to score (shards: the first ones, in shard order; default 5000)")
+    k.add_argument("--heatmap", type=Path, default=None,
+                   help="shards/URLs: write the class-by-program heat map to this PNG")
     k.add_argument("--device", default="auto")
     k.add_argument("--token", default=None)
     k.set_defaults(func=_cmd_kd_score)
+
+    f = sub.add_parser("fit", help="fit a spec to a teacher: programs and parameters per class, class-balanced",
+                       description="Teacher-fitted spec (docs/METHODS.md §10): screen the base spec's programs through "
+                                   "the teacher, choose --programs-per-class programs per class, fit each one's "
+                                   "(iTime, iParams) distribution by the cross-entropy method, weight programs and "
+                                   "classes so the teacher's argmax histogram is near uniform, then check. Writes OUT "
+                                   "(an ordinary spec with a 'fitted' section) and OUT's stem + .report.json.")
+    f.add_argument("--teacher", type=Path, required=True, help="teacher model file (this project's or TorchScript)")
+    f.add_argument("--spec", type=Path, default=None,
+                   help="base spec (.yaml/.json; default: the default spec at the teacher's input size)")
+    f.add_argument("--out", type=Path, required=True, help="fitted spec to write (.yaml or .json)")
+    f.add_argument("--budget", type=int_arg("--budget", 1, 10**10), default=None,
+                   help="images rendered in all: 25%% screen, 10%% (at most 4096) check, the rest over the rounds "
+                        "(default 150000: about 2 minutes for a 10-class 32 px teacher on 2 CPU cores)")
+    f.add_argument("--seed", type=int_arg("--seed", 0, 2**63 - 1), default=0, help="search seed (default 0)")
+    f.add_argument("--programs-per-class", type=int_arg("--programs-per-class", 8, 256), default=16,
+                   help="programs chosen per class, 8..256 (default 16)")
+    f.add_argument("--rounds", type=int_arg("--rounds", 2, 100), default=8,
+                   help="cross-entropy rounds, the last one measures (default 8)")
+    f.add_argument("--workers", type=int_arg("--workers", 1, 1024), default=None,
+                   help="render processes (default: one per NVIDIA GPU, else one per CPU core)")
+    f.add_argument("--device", default="auto", help="where the teacher runs: auto | cpu | cuda[:N]")
+    f.add_argument("--no-progress", action="store_true")
+    f.set_defaults(func=_cmd_fit)
 
     s = sub.add_parser("study", help="the batch-norm and dynamic-PTQ studies",
                        description="Studies of the research line: revisited batch norm; dynamic PTQ.")
@@ -201,18 +231,59 @@ def _cmd_distill(args: argparse.Namespace) -> int:
 
 def _cmd_kd_score(args: argparse.Namespace) -> int:
     from .checkpoint import load_model
+    from .datasets import is_real_dataset
+    from .diagnostics import class_shares, plot_heatmap, report, shard_diagnostics
     from .kd import image_source, teacher_scores
     from .training import pick_device
 
+    shards = not (args.data == "noise" or args.data.endswith(".npy") or is_real_dataset(args.data))
+    if args.heatmap is not None and not shards:
+        raise UsageError(f"--heatmap needs shards or server URLs (samples that name their program), not {args.data!r}")
     try:
         device = pick_device(args.device)
         teacher, info = load_model(args.teacher, device)
-        batches = image_source(args.data, 256, size=info.input_size, token=args.token, channels=info.channels)()
-        scores = teacher_scores(teacher, batches, info.input_size, info.num_classes, device, args.images,
-                                info.channels)
+        if shards:
+            diag = shard_diagnostics(teacher, args.data, info.input_size, info.num_classes, device, args.images,
+                                     info.channels, token=args.token)
+            scores = report(diag, info.classes)
+            if args.heatmap is not None:
+                plot_heatmap(diag, info.classes, args.heatmap, title=f"{args.data}: teacher {args.teacher.name}")
+        else:
+            batches = image_source(args.data, 256, size=info.input_size, token=args.token, channels=info.channels)()
+            scores = teacher_scores(teacher, batches, info.input_size, info.num_classes, device, args.images,
+                                    info.channels)
+            scores["class_share"] = class_shares(scores["histogram"], info.classes)
     except (ValueError, FileNotFoundError) as exc:
         raise UsageError(str(exc)) from None
     print(json.dumps({"data": args.data, **scores}, indent=1))
+    return 0
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from unnatural.generator.spec import DatasetSpec, SpecError
+
+    from .fit import DEFAULT_BUDGET, FitConfig, fit, write_fit
+
+    if not args.out.parent.is_dir():
+        raise UsageError(f"--out folder {str(args.out.parent)!r} does not exist")
+    try:
+        base = DatasetSpec.load(args.spec) if args.spec is not None else None
+    except (SpecError, OSError, ValueError) as exc:
+        raise UsageError(f"--spec {str(args.spec)!r}: {exc}") from None
+    try:
+        config = FitConfig(budget=args.budget or DEFAULT_BUDGET, seed=args.seed,
+                           programs_per_class=args.programs_per_class, rounds=args.rounds)
+        result = fit(args.teacher, base, config, device=args.device, workers=args.workers,
+                     progress=not args.no_progress)
+    except (ValueError, FileNotFoundError) as exc:
+        raise UsageError(str(exc)) from None
+    report = write_fit(result, args.out)
+    check = result.report["check"]
+    summary = {"out": str(args.out), "report": str(report), "spec_hash": result.report["spec_hash"],
+               "screen_normalized_entropy": result.report["screen"]["normalized_entropy"],
+               "normalized_entropy": check["normalized_entropy"], "min_programs": check["min_programs"],
+               "unreached": check["unreached"], "wall_s": result.report["timing"]["wall_s"]}
+    print(json.dumps(summary, indent=1))
     return 0
 
 

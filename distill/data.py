@@ -454,3 +454,55 @@ def shader_loader(urls: str | list[str], batch_size: int, *, resampled: bool = F
     if epoch_samples is not None:
         ds = ds.with_epoch(math.ceil(epoch_samples / (max(num_workers, 1) * batch_size)))
     return DataLoader(ds, batch_size=None, num_workers=num_workers, persistent_workers=False)
+
+
+def decode_shards(urls: str | list[str], path: str | os.PathLike, progress: bool = True) -> Path:
+    """Decode a finite shard set once into one ``.npy`` file of uint8 images ``(N, 3, H, W)``,
+    in shard order, every sample once (webdataset reader, no shuffle).
+
+    Training on a fixed set for many epochs then reads memory instead of decoding PNGs again on
+    every pass: a KD step on 32 px LeNets costs less than decoding its batch, so several
+    students of one set (seeds, rows of a benchmark) run about twice as fast from the array
+    (docs/RESULTS.md). :func:`unnatural.distill.kd.image_source` reads the file (``data`` ending in
+    ``.npy``). The file is written under a temporary name and renamed when complete.
+
+    Raises:
+        ValueError: no shard matches ``urls``, a sample without an image, or images of
+            different sizes.
+    """
+    from tqdm import tqdm
+
+    from unnatural.generator.files import atomic_open
+
+    batches = []
+    loader = shader_loader(urls, 256, shard_shuffle=0, shuffle_buffer=0, num_workers=0)
+    for batch in tqdm(loader, desc="decode shards", unit="batch", disable=not progress, dynamic_ncols=True):
+        if batches and batch.shape[1:] != batches[0].shape[1:]:
+            raise ValueError(f"{urls!r}: images of {tuple(batch.shape[2:])} and {tuple(batches[0].shape[2:])} "
+                             "pixels: an array needs one size")
+        batches.append(batch.numpy())
+    path = Path(path)
+    with atomic_open(path) as f:
+        np.save(f, np.concatenate(batches))
+    return path
+
+
+def load_image_array(path: str | os.PathLike) -> torch.Tensor:
+    """An ``.npy`` file of uint8 images ``(N, C, H, W)`` (C = 1 or 3), e.g. from
+    :func:`decode_shards`, as a tensor.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not an uint8 array of that shape.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image array {str(path)!r} does not exist")
+    try:
+        images = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise ValueError(f"{str(path)!r} is not a numpy array file: {exc}") from None
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1] not in (1, 3) or len(images) == 0:
+        raise ValueError(f"{str(path)!r} holds a {images.dtype} array of shape {images.shape}: expected uint8 "
+                         "images (N, C, H, W) with N >= 1 and C = 1 or 3")
+    return torch.from_numpy(images)

@@ -65,7 +65,9 @@ class DistillConfig:
     """Hyper-parameters of one distillation run (saved in its checkpoint and summary).
 
     ``adversarial``: share of each batch replaced by boundary samples (4 per attacked original);
-    ``balance``: admit stream samples so the teacher's argmax histogram stays uniform.
+    ``balance``: admit stream samples so the teacher's argmax histogram stays uniform; a finite
+    set (real dataset, ``.npy`` array) is instead labelled by the teacher once and drawn with
+    balancing weights (the same admitted distribution, no rejected reads).
     """
 
     steps: int = 2000
@@ -108,40 +110,66 @@ def image_source(data: str, batch_size: int, seed: int = 0, size: int = 32, toke
         data: shard files/brace pattern/folder or server URLs (``http(s)://``, read through
             webdataset, resampled), ``noise`` (pixel-wise Gaussian noise, mean 0.5, std 0.25,
             clipped; the "Gaussian noise" set of docs/METHODS.md §1), or a real dataset
-            (``digits``, ``cifar10:PATH``, ``cifar100:PATH``, ``folder:PATH``: its training
-            images, labels unused).
+            (``digits``, ``cifar10:PATH``, ``cifar100:PATH``, ``folder:PATH``, ``fashion-mnist[:PATH]``,
+            ``mnist:PATH``: its training images, labels unused), or an ``.npy`` file of uint8
+            images ``(N, C, H, W)`` (a shard set decoded once by
+            :func:`unnatural.distill.data.decode_shards`). Finite sets are read in a fresh
+            seeded permutation per pass.
         size: image side for ``noise`` and real datasets.
         channels: noise channels (1 for a grey teacher, so its noise keeps std 0.25).
 
     Each call of the factory starts the same sequence again (it is how a resumed run replays).
     """
-    from .data import load_real, shader_loader
+    from .data import load_image_array, load_real, shader_loader
     from .datasets import is_real_dataset
-
-    def generator() -> torch.Generator:   # per DDP rank: ranks must not see the same batches
-        rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
-        return torch.Generator().manual_seed(seed * 1_000_003 + rank)
 
     if data == "noise":
         def noise() -> Iterator[torch.Tensor]:
-            g = generator()
+            g = _rank_generator(seed)
             while True:
                 yield (0.5 + 0.25 * torch.randn(batch_size, channels, size, size, generator=g)).clamp(0, 1)
         return noise
-    if is_real_dataset(data):
-        images = load_real(data, "train", size=size).x
-
-        def real() -> Iterator[torch.Tensor]:
-            g = generator()
-            while True:
-                order = torch.randperm(len(images), generator=g)
-                for i in range(0, len(order) - batch_size + 1, batch_size):
-                    yield images[order[i:i + batch_size]]
-        return real
+    if is_real_dataset(data) or data.endswith(".npy"):
+        images = load_image_array(data) if data.endswith(".npy") else load_real(data, "train", size=size).x
+        if len(images) < batch_size:
+            raise ValueError(f"{data!r} holds {len(images)} images: allowed at least one batch ({batch_size})")
+        return ArraySource(images, batch_size, seed)
 
     def shards() -> Iterator[torch.Tensor]:
         return iter(shader_loader(data, batch_size, resampled=True, seed=seed, token=token, num_workers=num_workers))
     return shards
+
+
+def _rank_generator(seed: int) -> torch.Generator:
+    """A CPU generator seeded per DDP rank: ranks must not see the same batches."""
+    rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+    return torch.Generator().manual_seed(seed * 1_000_003 + rank)
+
+
+@dataclass(frozen=True)
+class ArraySource:
+    """A finite image set in memory as a :data:`BatchSource` (what :func:`image_source` returns
+    for real datasets and ``.npy`` arrays).
+
+    Each call yields endless batches ``images[idx]`` of ``batch_size`` (``(B, C, H, W)``, dtype
+    as stored) and starts the same sequence again: a fresh seeded permutation per pass (no
+    partial batch) or, with ``weights`` (``(N,)`` float, >= 0), independent draws with
+    replacement, image ``i`` with probability ``weights[i] / weights.sum()``.
+    """
+
+    images: torch.Tensor
+    batch_size: int
+    seed: int = 0
+    weights: torch.Tensor | None = None
+
+    def __call__(self) -> Iterator[torch.Tensor]:
+        g = _rank_generator(self.seed)
+        while self.weights is not None:
+            yield self.images[torch.multinomial(self.weights, self.batch_size, replacement=True, generator=g)]
+        while True:
+            order = torch.randperm(len(self.images), generator=g)
+            for i in range(0, len(order) - self.batch_size + 1, self.batch_size):
+                yield self.images[order[i:i + self.batch_size]]
 
 
 # -- the trainer -------------------------------------------------------------------------------
@@ -181,6 +209,8 @@ def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, ou
             a checkpoint.
     """
     run = _setup(teacher_path, student_arch, out_dir, config, device, bn or BNVariant(), data_label)
+    if run.balancer is not None and isinstance(source, ArraySource):
+        source = _balanced_source(run, source)
     if resume:
         _load_checkpoint(run)
     model = _data_parallel(run)
@@ -224,11 +254,12 @@ class _Run:
     sched: torch.optim.lr_scheduler.LRScheduler
     scaler: torch.amp.GradScaler
     augmenter: Augmenter
-    balancer: ClassBalancer | None
+    balancer: ClassBalancer | None  # a stream's rejection balancer
     started: float                 # time.perf_counter() at setup
     step: int = 0                  # optimizer steps done
     consumed: int = 0              # source batches drawn (the stream is replayed this far on resume)
     best: float = -1.0             # best test accuracy logged
+    admitted: torch.Tensor | None = None   # expected admitted histogram of a weight-balanced finite set
 
     @property
     def cuda(self) -> bool:
@@ -301,6 +332,25 @@ def _next_batch(run: _Run, batches: Iterator[torch.Tensor]) -> tuple[torch.Tenso
         with torch.no_grad():
             teacher_logits = run.teacher(x)
     return x, teacher_logits
+
+
+def _balanced_source(run: _Run, source: ArraySource) -> ArraySource:
+    """A finite set balanced without rejection: the teacher labels every image once and draws
+    are weighted by :func:`unnatural.distill.balance.balanced_weights`. Replaces the stream
+    balancer (``run.balancer`` becomes ``None``); ``run.admitted`` holds the expected admitted
+    class histogram over the run."""
+    from .balance import balanced_weights
+
+    labels = []
+    with torch.no_grad():
+        for i in range(0, len(source.images), 1024):
+            x = as_float_images(source.images[i:i + 1024], run.device, run.info.input_size, run.info.channels)
+            labels.append(run.teacher(x).argmax(1).cpu())
+    labels = torch.cat(labels)
+    weights = balanced_weights(labels, run.info.num_classes, run.balancer.floor)
+    share = torch.zeros(run.info.num_classes, dtype=torch.float64).index_add_(0, labels, weights) / weights.sum()
+    run.balancer, run.admitted = None, share * run.config.steps * run.config.batch_size
+    return ArraySource(source.images, source.batch_size, source.seed, weights)
 
 
 def _admitted_images(run: _Run, batches: Iterator[torch.Tensor]) -> torch.Tensor:
@@ -400,9 +450,10 @@ def _summary(run: _Run, loss: float, eval_set: tuple[torch.Tensor, torch.Tensor]
     summary = {"student": run.info.arch, "teacher": run.info.meta["teacher"], "data": run.info.meta["data"],
                "steps": run.step, "complete": run.step >= run.config.steps, "config": asdict(run.config),
                "final_loss": loss, "seconds": time.perf_counter() - run.started}
-    if run.balancer is not None:
-        summary["admitted_histogram"] = run.balancer.admitted.tolist()
-        summary["admitted_entropy"] = normalized_entropy(run.balancer.admitted)
+    admitted = run.balancer.admitted if run.balancer is not None else run.admitted
+    if admitted is not None:
+        summary["admitted_histogram"] = admitted.tolist()
+        summary["admitted_entropy"] = normalized_entropy(admitted)
     if eval_set is not None and run.rank == 0:
         summary["test_acc"] = evaluate(run.student, eval_set[0], eval_set[1], run.device)
         summary["best_test_acc"] = max(run.best, summary["test_acc"])

@@ -83,3 +83,15 @@ def remove_stale_temporaries(folder: str | Path) -> int:
             p.unlink()
             removed += 1
     return removed
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Save a matplotlib figure as PNG atomically (creating the folder) and close it; returns ``path``."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path) as f:
+        fig.savefig(f, format="png")
+    plt.close(fig)
+    return path

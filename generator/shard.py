@@ -37,6 +37,8 @@ class ShardSamples:
         images: ``(N, H, W, 3) uint8``.
         program: ``(N,) int64`` program-table entries; ``time`` ``(N,) float32`` seconds;
             ``params`` ``(N, 16) float32``; ``attempt`` ``(N,) int64`` replacement round used.
+        target: ``(N,) int64`` fitted class each sample was drawn for; -1 for a plain spec
+            (``None`` stands for all -1).
         rejected_at: (position, program_id) -> rejected draws at that position, so a slice
             keeps its own counts (``rejected`` sums them per program).
     """
@@ -47,7 +49,12 @@ class ShardSamples:
     time: np.ndarray
     params: np.ndarray
     attempt: np.ndarray
+    target: np.ndarray | None = None
     rejected_at: Counter = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        if self.target is None:
+            self.target = np.full(len(self.indices), -1, dtype=np.int64)
 
     @property
     def rejected(self) -> Counter:
@@ -61,8 +68,22 @@ class ShardSamples:
         """The samples in positions ``part`` (a contiguous slice), with their own rejections."""
         lo, hi = part.indices(len(self.indices))[:2]
         return ShardSamples(self.indices[part], self.images[part], self.program[part], self.time[part],
-                            self.params[part], self.attempt[part],
+                            self.params[part], self.attempt[part], self.target[part],
                             Counter({(p - lo, pid): c for (p, pid), c in self.rejected_at.items() if lo <= p < hi}))
+
+
+def join_samples(parts: list[ShardSamples]) -> ShardSamples:
+    """Consecutive :class:`ShardSamples` as one, in the given order (positions of the
+    rejection counts shifted accordingly). Raises ``ValueError`` for an empty list."""
+    if not parts:
+        raise ValueError("join_samples needs at least one part")
+    rejected: Counter = Counter()
+    offset = 0
+    for part in parts:
+        rejected.update({(p + offset, pid): c for (p, pid), c in part.rejected_at.items()})
+        offset += len(part.indices)
+    columns = ("indices", "images", "program", "time", "params", "attempt", "target")
+    return ShardSamples(*(np.concatenate([getattr(p, name) for p in parts]) for name in columns), rejected)
 
 
 def render_samples(
@@ -88,6 +109,7 @@ def render_samples(
         time=np.empty(n, dtype=np.float32),
         params=np.empty((n, 16), dtype=np.float32),
         attempt=np.empty(n, dtype=np.int64),
+        target=np.full(n, -1, dtype=np.int64),
     )
     pending = np.arange(n)
     for attempt in range(MAX_ATTEMPTS):
@@ -111,6 +133,8 @@ def render_samples(
                 out.time[keep] = draw.time[sel][ok]
                 out.params[keep] = draw.params[sel][ok]
                 out.attempt[keep] = attempt
+                if draw.target is not None:
+                    out.target[keep] = draw.target[sel][ok]
             if not ok.all():
                 program_id = table.program_ids[prog]
                 out.rejected_at.update((position, program_id) for position in pos[~ok].tolist())
@@ -127,7 +151,9 @@ def encode_samples(table: ProgramTable, samples: ShardSamples) -> list[dict]:
     """WebDataset records of ``samples`` in index order: ``{"__key__", <format>, "json", "cls"}``.
 
     ``<format>`` holds the encoded image, ``json`` the metadata (spec hash, program id, family,
-    class, time, params, index, attempt), ``cls`` the class index as text; all values are bytes.
+    class, time, params, index, attempt; for a fitted spec also ``fitted_class``, the index of the
+    teacher class the sample was drawn for, and ``fitted_class_name``), ``cls`` the class index
+    (the program's family) as text; all values are bytes.
     """
     spec = table.spec
     encode = make_encoder(spec.format, spec.quality)
@@ -145,6 +171,10 @@ def encode_samples(table: ProgramTable, samples: ShardSamples) -> list[dict]:
             "params": samples.params[j].tolist(),
             "attempt": int(samples.attempt[j]),
         }
+        if table.fitted_classes is not None:
+            target = int(samples.target[j])
+            meta["fitted_class"] = target
+            meta["fitted_class_name"] = table.fitted_classes[target]
         records.append({
             "__key__": sample_key(index),
             spec.format: encode(samples.images[j]),

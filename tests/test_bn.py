@@ -137,6 +137,24 @@ def test_replace_section_replaces_in_place(tmp_path):
     assert "second" in text and "first" not in text and text.index("second") < text.index("other:begin")
 
 
+def _write_sections(doc: str, key: str, times: int) -> None:
+    for i in range(times):
+        replace_section(doc, key, f"{key} {i}")
+
+
+def test_sections_written_at_once_keep_each_other(tmp_path):
+    import multiprocessing as mp
+
+    doc = tmp_path / "R.md"
+    procs = [mp.get_context("fork").Process(target=_write_sections, args=(str(doc), key, 200)) for key in "ab"]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+    text = doc.read_text()
+    assert "a 199" in text and "b 199" in text and text.count(":begin -->") == 2
+
+
 @pytest.mark.slow
 def test_study_runs_resumes_and_reports(tmp_path):
     study = BNStudy(setting="teacher", arch="cnn", seeds=[1, 2], variants=["baseline", "revisited"], size=8,

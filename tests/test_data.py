@@ -400,3 +400,39 @@ def test_shard_urls_resolution(npy_shards, tmp_path, monkeypatch):
         shader_loader(str(tmp_path), 4)
     with pytest.raises(ValueError, match="epoch_samples"):
         shader_loader(str(npy_shards), 4, epoch_samples=10)
+
+
+def test_decode_shards_keeps_every_image_in_shard_order(npy_shards, tmp_path):
+    from unnatural.distill.data import decode_shards, load_image_array
+    from unnatural.distill.kd import image_source
+
+    shards = sorted(str(p) for p in npy_shards.glob("*.tar"))
+    path = decode_shards(str(npy_shards), tmp_path / "set.npy", progress=False)
+    images = load_image_array(path)
+    assert images.dtype == torch.uint8 and images.shape == (64, 3, 16, 16)
+    ordered = [_digest(s["npy"]) for s in wds.WebDataset(shards, shardshuffle=False, empty_check=False).decode("rgb8")]
+    assert [_digest(img.permute(1, 2, 0).numpy()) for img in images] == ordered
+    assert [p.name for p in tmp_path.iterdir()] == ["set.npy"]          # no temporary left behind
+    # image_source reads the array: seeded permutations, every image once per pass
+    first = image_source(str(path), 16, seed=3)()
+    batches = [next(first) for _ in range(4)]
+    again = image_source(str(path), 16, seed=3)()
+    assert all(torch.equal(b, next(again)) for b in batches)
+    assert Counter(_digest(i.permute(1, 2, 0).numpy()) for b in batches for i in b) == Counter(ordered)
+
+
+def test_image_array_errors_name_the_file(tmp_path):
+    from unnatural.distill.data import load_image_array
+    from unnatural.distill.kd import image_source
+
+    with pytest.raises(FileNotFoundError, match="missing.npy"):
+        load_image_array(tmp_path / "missing.npy")
+    np.save(tmp_path / "floats.npy", np.zeros((4, 3, 8, 8), np.float32))
+    with pytest.raises(ValueError, match=r"floats\.npy.*float32.*expected uint8"):
+        load_image_array(tmp_path / "floats.npy")
+    (tmp_path / "text.npy").write_text("not an array")
+    with pytest.raises(ValueError, match="not a numpy array file"):
+        load_image_array(tmp_path / "text.npy")
+    np.save(tmp_path / "few.npy", np.zeros((4, 3, 8, 8), np.uint8))
+    with pytest.raises(ValueError, match=r"holds 4 images: allowed at least one batch \(16\)"):
+        image_source(str(tmp_path / "few.npy"), 16)

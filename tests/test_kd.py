@@ -11,7 +11,7 @@ import torch
 
 from conftest import run_cli
 from unnatural.distill.adversarial import boundary_samples
-from unnatural.distill.balance import ClassBalancer, normalized_entropy
+from unnatural.distill.balance import ClassBalancer, balanced_weights, normalized_entropy
 from unnatural.distill.checkpoint import load_model
 from unnatural.distill.data import load_real
 from unnatural.distill.kd import DistillConfig, as_float_images, distill, image_source, kd_loss, teacher_scores
@@ -122,6 +122,35 @@ def test_class_balancing_flattens_a_skewed_stream():
     assert normalized_entropy(torch.tensor([9, 0, 0])) == 0.0
 
 
+def test_balanced_weights_match_the_balancers_steady_state():
+    g = torch.Generator().manual_seed(0)
+    probs = torch.tensor([0.55, 0.2, 0.1, 0.05, 0.04, 0.03, 0.01, 0.01, 0.005, 0.005])
+    labels = torch.multinomial(probs, 20_000, replacement=True, generator=g)
+    weights = balanced_weights(labels, 10, floor=0.08)
+    drawn = labels[torch.multinomial(weights, 20_000, replacement=True, generator=g)]
+    assert normalized_entropy(torch.bincount(labels, minlength=10)) < 0.7
+    assert normalized_entropy(torch.bincount(drawn, minlength=10)) > 0.95
+    # classes below the floor (0.008 of the set) get 1 / 0.008, not 1 / their share (~0.005)
+    assert float(weights[labels == 9].max()) == pytest.approx(1 / 0.008)
+    with pytest.raises(ValueError, match="0..9"):
+        balanced_weights(torch.tensor([0, 10]), 10)
+
+
+def test_finite_set_balances_without_rejection(teacher, digits_test, tmp_path):
+    import numpy as np
+
+    # a skewed finite set: real digits, three quarters of them zeros
+    real = load_real("digits", "train", size=SIZE)
+    skewed = torch.cat([real.x[real.y == 0].repeat(8, 1, 1, 1), real.x[real.y != 0]])
+    np.save(tmp_path / "skewed.npy", (skewed * 255).round().to(torch.uint8).numpy())
+    config = DistillConfig(steps=6, batch_size=32, warmup_steps=1, eval_every=6, checkpoint_every=6, balance=True,
+                           augment="off")
+    source = image_source(str(tmp_path / "skewed.npy"), 32, seed=1)
+    summary = distill(teacher, "cnn", source, tmp_path / "run", config, eval_set=digits_test, progress=False)
+    assert summary["complete"] and summary["admitted_entropy"] > 0.97
+    assert sum(summary["admitted_histogram"]) == pytest.approx(6 * 32)
+
+
 def test_kd_score_of_sets(teacher):
     model, info = load_model(teacher)
     real = teacher_scores(model, image_source("digits", 128, size=SIZE)(), SIZE, 10, torch.device("cpu"), 512)
@@ -129,6 +158,29 @@ def test_kd_score_of_sets(teacher):
     assert real["images"] == noise["images"] == 512 and sum(real["histogram"]) == 512
     assert real["normalized_entropy"] > 0.95 and real["normalized_entropy"] > noise["normalized_entropy"]
     assert 0.1 <= noise["mean_max_softmax"] <= 1 and real["mean_max_softmax"] > 0.8
+
+
+@pytest.mark.slow
+def test_kd_score_reports_classes_and_programs_of_shards(teacher, tmp_path):
+    from unnatural.generator.job import render_dataset
+    from unnatural.generator.spec import DatasetSpec
+
+    spec = DatasetSpec(name="d", seed=4, width=SIZE, height=SIZE, images=300, images_per_shard=100, format="npy",
+                       mix={"plasma": 1.0, "voronoi_cells": 1.0, "composed": 1.0}, composed_programs=3)
+    render_dataset(spec, tmp_path / "shards", workers=1, progress=False)
+    result = run_cli("kd-score", "--teacher", str(teacher), "--data", str(tmp_path / "shards"), "--images", "250",
+                     "--heatmap", str(tmp_path / "map.png"))
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout)
+    assert scores["images"] == 250 and sum(scores["histogram"]) == 250 and scores["programs"] == 5
+    assert list(scores["class_share"]) == [str(d) for d in range(10)]
+    assert sum(scores["class_share"].values()) == pytest.approx(1, abs=1e-3)
+    fed = {name: n for name, n in scores["programs_per_class"].items() if scores["class_share"][name] > 0}
+    assert fed and all(1 <= n <= 5 for n in fed.values())
+    assert 0 <= scores["normalized_entropy"] <= 1 and 0.1 <= scores["mean_max_softmax"] <= 1
+    assert (tmp_path / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    noise = run_cli("kd-score", "--teacher", str(teacher), "--data", "noise", "--heatmap", str(tmp_path / "n.png"))
+    assert noise.returncode == 2 and "--heatmap needs shards" in noise.stderr and not (tmp_path / "n.png").exists()
 
 
 def test_live_server_as_data_source(teacher, digits_test, tmp_path):

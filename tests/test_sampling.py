@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -85,3 +86,103 @@ def test_shard_ranges():
     assert spec.num_shards == 3 and spec.shard_range(2) == range(2000, 2500)
     with pytest.raises(IndexError, match="allowed 0..2"):
         spec.shard_range(3)
+
+
+# -- fitted specs ----------------------------------------------------------------------------
+def fitted_program(program: str, weight: float = 1.0, mean: float = 0.5, std: float = 0.2) -> dict:
+    return {"program": program, "weight": weight, "mean": [mean] * 17, "std": [std] * 17}
+
+
+def fitted_section() -> dict:
+    return {"teacher": "sha256:0123456789abcdef", "classes": [
+        {"name": "zero", "weight": 1, "programs": [fitted_program("plasma", 1, 0.2, 0.05),
+                                                   fitted_program("composed-00001234", 3, 0.9, 0.01)]},
+        {"name": "one", "weight": 3, "programs": [fitted_program("plasma", 1, 0.5, 10)]}]}
+
+
+def test_plain_spec_keeps_its_canonical_json():
+    """A spec without ``fitted`` hashes as before the section existed (recorded then)."""
+    spec = DatasetSpec(seed=3, mix={"plasma": 1, COMPOSED: 2}, composed_programs=5)
+    assert "fitted" not in spec.to_dict() and "fitted" not in spec.canonical_json()
+    assert spec.spec_hash == "b2edf3fcc619f8a1"
+    assert DatasetSpec.from_dict({**spec.to_dict(), "fitted": None}) == spec
+
+
+def test_fitted_spec_normalises_numbers_and_round_trips(tmp_path):
+    spec = DatasetSpec(fitted=fitted_section())
+    assert spec.fitted["classes"][0]["weight"] == 1.0 and isinstance(spec.fitted["classes"][0]["weight"], float)
+    assert all(isinstance(v, float) for v in spec.fitted["classes"][1]["programs"][0]["std"])
+    floats = json.loads(json.dumps(fitted_section()).replace('"weight": 1,', '"weight": 1.0,'))
+    assert DatasetSpec(fitted=floats).spec_hash == spec.spec_hash != DatasetSpec().spec_hash
+    path = tmp_path / "fitted.json"
+    path.write_text(json.dumps(spec.to_dict()))
+    assert DatasetSpec.load(path) == spec
+
+
+@pytest.mark.parametrize("change, path, message", [
+    (lambda f: f.update(classes=[]), "fitted.classes", "1..100000 classes"),
+    (lambda f: f.update(extra=1), "fitted", "unknown key(s) extra"),
+    (lambda f: f["classes"][0].pop("name"), "fitted.classes[0]", "lacks name"),
+    (lambda f: f["classes"][1].update(weight=-1.0), "fitted.classes[1].weight", "finite numbers >= 0"),
+    (lambda f: f["classes"][1].update(weight=float("inf")), "fitted.classes[1].weight", "finite numbers >= 0"),
+    (lambda f: [c.update(weight=0.0) for c in f["classes"]], "fitted.classes weights", "sum to 0"),
+    (lambda f: f["classes"][0]["programs"][1].update(program="nope"), "fitted.classes[0].programs[1].program",
+     "a family"),
+    (lambda f: f["classes"][0]["programs"][1].update(program="composed-1"), "fitted.classes[0].programs[1].program",
+     "composed"),
+    (lambda f: f["classes"][0]["programs"][1].update(program="composed-2147483648"),
+     "fitted.classes[0].programs[1].program", "0..2147483647"),
+    (lambda f: f["classes"][0]["programs"][1].update(program="plasma"), "fitted.classes[0].programs[1].program",
+     "each program once per class"),
+    (lambda f: f["classes"][0]["programs"][0].update(program="user/a.glsl"), "fitted.classes[0].programs[0].program",
+     "only with user_dir"),
+    (lambda f: f["classes"][0]["programs"][0]["std"].__setitem__(5, 0.0), "fitted.classes[0].programs[0].std[5]",
+     "0.001..10"),
+    (lambda f: f["classes"][0]["programs"][0]["mean"].__setitem__(0, 1.5), "fitted.classes[0].programs[0].mean[0]",
+     "0..1"),
+    (lambda f: f["classes"][0]["programs"][0]["mean"].__setitem__(3, float("nan")),
+     "fitted.classes[0].programs[0].mean[3]", "finite numbers"),
+    (lambda f: f["classes"][0]["programs"][0].update(mean=[0.5] * 16), "fitted.classes[0].programs[0].mean",
+     "has 16 values: allowed a list of 17"),
+    (lambda f: f["classes"][0]["programs"][0].update(colour=1), "fitted.classes[0].programs[0]", "unknown key(s)"),
+    (lambda f: [p.update(weight=0.0) for p in f["classes"][0]["programs"]], "fitted.classes[0].programs weights",
+     "sum to 0"),
+    (lambda f: f["classes"][0].update(programs=[]), "fitted.classes[0].programs", "1..10000 programs"),
+    (lambda f: f.update(teacher=""), "fitted.teacher", "1..200 characters"),
+])
+def test_fitted_validation_names_path_value_and_range(change, path, message):
+    fitted = fitted_section()
+    change(fitted)
+    with pytest.raises(SpecError, match=re.escape(message)) as info:
+        DatasetSpec(fitted=fitted)
+    assert info.value.field == "fitted" and str(info.value).startswith(path)
+
+
+def test_fitted_draw_follows_the_weights_and_distributions():
+    from scipy.stats import truncnorm
+
+    table = ProgramTable(DatasetSpec(seed=4, fitted=fitted_section()))
+    assert table.program_ids == ["plasma", "composed-00001234"] and table.fitted_classes == ["zero", "one"]
+    assert [table.family(p) for p in range(2)] == ["plasma", COMPOSED]
+    n = 60000
+    draw = table.draw(np.arange(n))
+    assert draw.target.dtype == np.int64 and draw.params.dtype == np.float32 and draw.params.shape == (n, 16)
+    assert abs((draw.target == 1).mean() - 0.75) < 0.01
+    zero = draw.target == 0
+    assert abs((draw.program[zero] == 1).mean() - 0.75) < 0.015 and (draw.program[~zero] == 0).all()
+    assert draw.params.min() >= 0 and draw.params.max() < 1 and ((draw.time >= 0.1) & (draw.time <= 10)).all()
+    for sel, mean, std in ((zero & (draw.program == 0), 0.2, 0.05), (zero & (draw.program == 1), 0.9, 0.01),
+                           (~zero, 0.5, 10.0)):
+        law = truncnorm((0 - mean) / std, (1 - mean) / std, loc=mean, scale=std)
+        assert abs(draw.params[sel].mean() - law.mean()) < 0.01, (mean, std)
+        assert abs(draw.params[sel].std() - law.std()) < 0.01, (mean, std)
+        t = (draw.time[sel] - 0.1) / 9.9
+        assert abs(t.mean() - law.mean()) < 0.01
+    # a pure function of (spec, index); a replacement keeps the target class
+    part = table.draw(np.arange(30000, 31000))
+    np.testing.assert_array_equal(part.params, draw.params[30000:31000])
+    np.testing.assert_array_equal(part.target, draw.target[30000:31000])
+    again = table.draw(np.arange(1000), attempt=1)
+    np.testing.assert_array_equal(again.target, draw.target[:1000])
+    assert not np.array_equal(again.params, draw.params[:1000])
+    assert ProgramTable(DatasetSpec(seed=4)).draw(np.arange(10)).target is None

@@ -6,7 +6,8 @@ Nayak et al., ICML 2019, docs/METHODS.md §8) and ``make experiment-digits`` (sc
 digits at 16 px, the quick check) run the same runner and recipe shape:
 
 1. train the teacher on the real training split (best validation checkpoint);
-2. render the default shader mix at the teacher's input size;
+2. render the default shader mix at the teacher's input size (shards), decoded once into an
+   array that every student reads;
 3. for every seed and every row (an image set: real training images, shader images, shader
    images with class balancing and boundary samples, Gaussian noise), distill a student with
    Hinton KD and evaluate it on the real test split;
@@ -29,11 +30,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from unnatural.generator.files import atomic_write
+from unnatural.generator.files import atomic_write, save_figure
 
 from .bn import parse_seeds
-from .report import replace_section, save_figure
-from .workspace import SYNTHETIC_AUGMENT, TEACHER_AUGMENT, ensure_shards, ensure_teacher
+from .report import replace_section
+from .workspace import SYNTHETIC_AUGMENT, TEACHER_AUGMENT, ensure_array, ensure_fitted, ensure_shards, ensure_teacher
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ class Benchmark:
 @dataclass(frozen=True)
 class Row:
     """One image set to distill from: ``data`` is ``real`` (the teacher's training images),
-    ``shaders`` (the rendered default mix) or ``noise``."""
+    ``shaders`` (the rendered default mix), ``fitted`` (the rendered teacher-fitted spec,
+    ``unnatural fit``) or ``noise``."""
 
     key: str
     label: str
@@ -84,6 +86,8 @@ ROWS = (
     Row("b", "(b) shader images, default mix", "shaders"),
     Row("c", "(c) default mix + class balancing + boundary samples", "shaders", balance=True, adversarial=0.25),
     Row("d", "(d) Gaussian noise", "noise"),
+    Row("e", "(e) teacher-fitted spec", "fitted"),
+    Row("f", "(f) teacher-fitted spec + boundary samples", "fitted", adversarial=0.25),
 )
 
 BENCHMARKS = {
@@ -128,15 +132,13 @@ def run(bench: Benchmark, out: Path, seeds: list[int], rows: tuple[Row, ...] = R
                                      progress=progress, **bench.teacher)
     print(f"[2/4] shader set: {bench.images:,} images of the default mix", flush=True)
     spec, shards = ensure_shards(out / "shards", bench.size, bench.images, seed=0, progress=progress)
+    sets = _ImageSets(bench, out, teacher_path, spec, shards, progress)
     teacher, tinfo = load_model(teacher_path, device)
-    data = {"real": bench.dataset, "shaders": shards, "noise": "noise"}
     done = _finished(out / "results.jsonl")
     print("[3/4] kd-scores and students", flush=True)
-    scores = _kd_scores(out / "kd_scores.json", teacher, tinfo, {row.key: data[row.data] for row in rows}, bench,
-                        device)
     # seeds outer: every row gets its first seed first
     todo = [(row, seed) for seed in seeds for row in rows if train and _run_key(bench, row, seed) not in done]
-    tasks = [(bench, row, seed, data[row.data], teacher_path, out, str(device), progress and jobs == 1)
+    tasks = [(bench, row, seed, sets.path(row.data), teacher_path, out, str(device), progress and jobs == 1)
              for row, seed in todo]
     for (row, seed), result in _map_students(tasks, jobs):
         key = _run_key(bench, row, seed)
@@ -144,9 +146,16 @@ def run(bench: Benchmark, out: Path, seeds: list[int], rows: tuple[Row, ...] = R
         with (out / "results.jsonl").open("a") as log:      # one whole line per finished student
             log.write(json.dumps({"key": key, **done[key]}) + "\n")
         print(f"      seed {seed}: {row.label}: test acc {100 * result['test_acc']:.2f}%", flush=True)
+    # the report holds the rows asked for and every other row with finished students (another
+    # invocation, e.g. --rows e,f, may have added some meanwhile)
+    done = _finished(out / "results.jsonl")
+    shown = [row for row in ROWS if row in rows or any(_run_key(bench, row, s) in done for s in seeds)]
+    scores = _kd_scores(out / "kd_scores.json", teacher, tinfo, {row.key: sets.path(row.data) for row in shown},
+                        bench, device)
     results = {"benchmark": asdict(bench), "machine": _machine(torch, device), "teacher": teacher_summary,
-               "spec": spec.to_dict(), "seeds": seeds, "rows": [], "seconds": time.perf_counter() - started}
-    for row in rows:
+               "spec": spec.to_dict(), "fitted": sets.fitted, "seeds": seeds, "rows": [],
+               "seconds": time.perf_counter() - started}
+    for row in shown:
         runs = [done[_run_key(bench, row, s)] for s in seeds if _run_key(bench, row, s) in done]
         results["rows"].append({**asdict(row), "kd_score": scores[row.key], "runs": runs})
     print("[4/4] write results", flush=True)
@@ -156,6 +165,33 @@ def run(bench: Benchmark, out: Path, seeds: list[int], rows: tuple[Row, ...] = R
         _plot(results, tinfo.classes, plot)
         replace_section(doc, f"experiment-{bench.name}", _section(results, tinfo.classes, plot))
     return results
+
+
+class _ImageSets:
+    """The row data of a run folder, made on first use and kept: the real dataset's name,
+    ``noise``, and the default-mix and teacher-fitted shader sets decoded into arrays."""
+
+    def __init__(self, bench: Benchmark, out: Path, teacher_path: Path, spec, shards: str, progress: bool):
+        self.bench, self.out, self.teacher_path, self.progress = bench, out, teacher_path, progress
+        self.spec, self.shards = spec, shards
+        self.fitted: dict | None = None        # the fit's summary once the fitted set exists
+        self._paths = {"real": bench.dataset, "noise": "noise"}
+
+    def path(self, data: str) -> str:
+        if data not in self._paths:
+            self._paths[data] = self._fitted() if data == "fitted" else ensure_array(self.out / "shards", self.shards,
+                                                                                        self.progress)
+        return self._paths[data]
+
+    def _fitted(self) -> str:
+        bench = self.bench
+        print(f"      teacher-fitted spec and {bench.images:,} of its images", flush=True)
+        spec, report = ensure_fitted(self.out / "fitted.yaml", self.teacher_path, bench.size, self.progress)
+        _, shards = ensure_shards(self.out / "fitted-shards", bench.size, bench.images, progress=self.progress,
+                                  spec=spec)
+        self.fitted = {"spec_hash": spec.spec_hash, "check": report["check"], "seconds": report["timing"]["wall_s"],
+                       "screen": report["screen"]}
+        return ensure_array(self.out / "fitted-shards", shards, self.progress)
 
 
 def _run_key(bench: Benchmark, row: Row, seed: int) -> str:
@@ -328,8 +364,8 @@ checkpoint: **{100 * teacher['test_acc']:.2f}%** test accuracy. Students: `{benc
 {recipe['steps']} KD steps of batch {recipe['batch_size']}, {recipe['optimizer']} lr {recipe['lr']} (weight decay
 {recipe['weight_decay']}) with warm-up + cosine, T = {recipe['temperature']}, augmentation `{recipe['augment']}`
 (the same recipe for every row). Shader set: {results['spec']['images']:,} images of the default mix
-at {bench['size']} px, RGB, seen by the teacher {'as BT.601 luma' if bench['dataset'] in ('fashion-mnist', 'mnist')
-else 'as rendered'}. kd-score: over {SCORE_IMAGES:,} images of each set before balancing.
+at {bench['size']} px (rendered to shards, decoded once into an array), RGB, seen by the teacher {'as BT.601 luma' if bench['dataset'] in ('fashion-mnist', 'mnist')
+else 'as rendered'}.{_fitted_text(results)} kd-score: over {SCORE_IMAGES:,} images of each set before balancing.
 
 | student data | test acc % (mean ± std) | seeds | × real-data KD | kd-score entropy | mean max-softmax | min per student |
 |---|---:|---:|---:|---:|---:|---:|
@@ -349,6 +385,20 @@ Per-class test accuracy of the students (%, mean over seeds):
 
 ![test accuracy over KD steps]({plot.name})
 """
+
+
+def _fitted_text(results: dict) -> str:
+    """The fitted set's line of the section (empty without fitted rows)."""
+    fitted = results.get("fitted")
+    if not fitted:
+        return ""
+    check = fitted["check"]
+    unreached = ", ".join(c["name"] for c in check["unreached"]) or "none"
+    return (f"\nFitted set: the same number of images of the teacher-fitted spec (`unnatural fit`, default "
+            f"budget, seed 0; {fitted['seconds'] / 60:.1f} min), whose fit check saw normalized entropy "
+            f"{check['normalized_entropy']:.3f} (the default mix in the fit's screen: "
+            f"{fitted['screen']['normalized_entropy']:.3f}), at least {check['min_programs']} distinct programs per "
+            f"class, unreached classes: {unreached}; no rejection at training time.")
 
 
 def main(argv: list[str] | None = None) -> int:

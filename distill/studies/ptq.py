@@ -43,9 +43,9 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from unnatural.generator.files import atomic_open, atomic_write
+from unnatural.generator.files import atomic_open, atomic_write, save_figure
 
-from .report import markdown_table, replace_section, save_figure
+from .report import markdown_table, replace_section
 
 MODES = ("detrimental", "robust")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from unnatural.generator.files import atomic_open, atomic_write
+from unnatural.generator.files import atomic_write, save_figure
 
 
 def paired_ttest(treatment, baseline) -> tuple[float, float]:
@@ -88,17 +88,6 @@ def comparison_table(rows: list[dict], percent: bool = True) -> str:
                            "p (one-sided paired t)", "better seeds"], body)
 
 
-def save_figure(fig, path: str | Path) -> None:
-    """Save a matplotlib figure as PNG atomically and close it."""
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(path) as f:
-        fig.savefig(f, format="png")
-    plt.close(fig)
-
-
 def box_strip_plot(scores: dict[str, list[float]], path: str | Path, ylabel: str, title: str = "",
                    percent: bool = True) -> None:
     """Box plot per group with every point drawn on top (jittered strip), saved as PNG."""
@@ -127,13 +116,18 @@ def replace_section(doc: str | Path, key: str, section: str,
                     preamble: str = "# Results\n\nExperiments run with this repository; numbers as they came.\n") -> None:
     """Put ``section`` between ``<!-- key:begin -->`` and ``<!-- key:end -->`` in ``doc`` (atomic
     rewrite): replaced if the markers exist, appended otherwise; a missing file starts with
-    ``preamble``."""
+    ``preamble``. Runs that finish at once (two experiments, a study) each write their own
+    section: an exclusive lock on ``.DOC.lock`` beside ``doc`` keeps one from losing the other's."""
+    import fcntl
+
     doc = Path(doc)
     begin, end = f"<!-- {key}:begin -->", f"<!-- {key}:end -->"
     block = f"{begin}\n{section.strip()}\n{end}"
-    text = doc.read_text() if doc.exists() else preamble
-    if begin in text and end in text:
-        text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    atomic_write(doc, text.encode())
+    with open(doc.with_name(f".{doc.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)      # released when the file closes
+        text = doc.read_text() if doc.exists() else preamble
+        if begin in text and end in text:
+            text = text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+        else:
+            text = text.rstrip() + "\n\n" + block + "\n"
+        atomic_write(doc, text.encode())

@@ -22,17 +22,44 @@ def ensure_teacher(path: str | Path, dataset: str, arch: str, size: int, *, epoc
                          seed=seed, progress=progress)
 
 
-def ensure_shards(folder: str | Path, size: int, images: int = 20_000, seed: int = 0, progress: bool = True):
-    """Render ``images`` shader images of the default mix at ``size`` px (npy, 1,000 per shard)
-    into ``folder`` (resuming a partial render); returns ``(spec, brace pattern of the shards)``."""
+def ensure_shards(folder: str | Path, size: int, images: int = 20_000, seed: int = 0, progress: bool = True,
+                  spec=None):
+    """Render ``images`` shader images at ``size`` px (npy, 1,000 per shard) into ``folder``
+    (resuming a partial render): the default mix, or ``spec`` (a :class:`DatasetSpec`, e.g. a
+    teacher-fitted one; its name, size, count, shard size and format are replaced). Returns
+    ``(spec, brace pattern of the shards)``."""
     from unnatural.generator.job import render_dataset
     from unnatural.generator.spec import DatasetSpec
 
-    spec = DatasetSpec(name="shaders", seed=seed, width=size, height=size, images=images, images_per_shard=1000,
-                       format="npy")
+    spec = (spec or DatasetSpec(seed=seed)).replace(name="shaders", width=size, height=size, images=images,
+                                                    images_per_shard=1000, format="npy")
     folder = Path(folder)
     render_dataset(spec, folder, resume=(folder / "manifest.json").exists(), progress=progress)
     return spec, str(folder / f"shaders-{{000000..{spec.num_shards - 1:06d}}}.tar")
+
+
+def ensure_array(folder: str | Path, shards: str, progress: bool = True) -> str:
+    """``folder/shaders.npy``: the shard set decoded once (:func:`unnatural.distill.data.decode_shards`),
+    so that every student reads memory; returns its path."""
+    from ..data import decode_shards
+
+    path = Path(folder) / "shaders.npy"
+    if not path.is_file():
+        decode_shards(shards, path, progress=progress)
+    return str(path)
+
+
+def ensure_fitted(path: str | Path, teacher: str | Path, size: int, progress: bool = True) -> tuple:
+    """The teacher-fitted spec in ``path`` (``unnatural fit`` with its defaults, seed 0, from the
+    default spec at ``size`` px), fitted unless it exists; returns ``(spec, fit report)``."""
+    from unnatural.generator.spec import DatasetSpec
+
+    from ..fit import FitConfig, fit, report_path, write_fit
+
+    path = Path(path)
+    if not (path.is_file() and report_path(path).is_file()):
+        write_fit(fit(teacher, DatasetSpec(width=size, height=size), FitConfig(seed=0), progress=progress), path)
+    return DatasetSpec.load(path), json.loads(report_path(path).read_text())
 
 
 # Augmentation strings of the runs. Pixel magnitudes are set for 32 px and scale with the
