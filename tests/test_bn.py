@@ -167,7 +167,7 @@ def test_study_runs_resumes_and_reports(tmp_path):
     assert [r["variant"] for r in result["rows"]] == ["baseline", "revisited"]
     assert (tmp_path / "bn-teacher.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "| revisited | 2 |" in (tmp_path / "report.md").read_text()
-    assert "study-bn-teacher:begin" in (tmp_path / "RESULTS.md").read_text()
+    assert "study-bn-teacher-digits:begin" in (tmp_path / "RESULTS.md").read_text()
     # a rerun trains nothing more; other settings in the same folder are refused
     run_study(study, tmp_path, progress=False)
     assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 4

@@ -174,9 +174,10 @@ def write_report(study: BNStudy, out: Path, doc: str | Path | None = None, secon
     atomic_write(out / REPORT, report.encode())
     if doc is not None:
         Path(doc).parent.mkdir(parents=True, exist_ok=True)
-        image = Path(doc).parent / f"bn-{study.setting}-{study.dataset.split(':')[0]}.png"
+        name = f"bn-{study.setting}-{study.dataset.split(':')[0]}"     # one section per setting and dataset
+        image = Path(doc).parent / f"{name}.png"
         atomic_write(image, plot.read_bytes())
-        replace_section(doc, f"study-bn-{study.setting}",
+        replace_section(doc, f"study-{name}",
                         f"### Batch norm, {what}\n\n`unnatural study bn --setting {study.setting}`: {report}\n"
                         f"![{study.setting} accuracy per variant]({image.name})\n")
     return {"rows": rows, "report": report, "plot": plot, "seconds": seconds}

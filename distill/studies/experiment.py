@@ -358,7 +358,7 @@ def _section(results: dict, classes: list[str], plot: Path) -> str:
 
 `make experiment-{bench['name']}` (`python -m unnatural.distill.studies.experiment {bench['name']}`),
 {results['machine']}; seeds {', '.join(map(str, results['seeds']))}; {student_minutes:.0f} min of student training in all
-(wall time per student in the table; students ran two at a time, one core each).
+(wall time per student in the table, one torch thread each).
 Teacher: `{bench['teacher_arch']}` at {bench['size']} px, {teacher_recipe}, best validation
 checkpoint: **{100 * teacher['test_acc']:.2f}%** test accuracy. Students: `{bench['student_arch']}`,
 {recipe['steps']} KD steps of batch {recipe['batch_size']}, {recipe['optimizer']} lr {recipe['lr']} (weight decay
