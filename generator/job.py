@@ -24,7 +24,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, suppress
 from pathlib import Path
@@ -33,7 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .files import TMP_MARK, atomic_open, atomic_write, remove_stale_temporaries, sha256_file
-from .render_process import default_workers, start_render_process
+from .render_process import default_workers, spawn_render_pool, start_pooled_render_process
 from .sampling import ProgramTable
 from .spec import DatasetSpec
 
@@ -86,11 +86,8 @@ _worker: dict = {}
 
 
 def _init_worker(table: ProgramTable, progress: mp.Queue, devices: mp.Queue, software_threads: bool, parent: int) -> None:
-    try:
-        device = devices.get_nowait()
-    except queue.Empty:
-        device = None
-    _worker.update(table=table, progress=progress, renderer=start_render_process(parent, device, software_threads))
+    _worker.update(table=table, progress=progress,
+                   renderer=start_pooled_render_process(devices, software_threads, parent))
 
 
 def render_shards(table: ProgramTable, renderer, shards: list[int],
@@ -179,17 +176,9 @@ def run_pool(table: ProgramTable, todo: list[int], workers: int | None) -> Itera
     Raises:
         JobError: a render process died.
     """
-    from .context import cuda_egl_devices
-
     workers = max(1, min(workers or default_workers(), len(todo)))
-    ctx = mp.get_context("spawn")
-    progress_q, devices_q = ctx.Queue(), ctx.Queue()
-    gpus = [egl for egl, _ in cuda_egl_devices()]
-    for i in range(workers):
-        if gpus:
-            devices_q.put(gpus[i % len(gpus)])
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(table, progress_q, devices_q, not gpus, os.getpid())) as pool:
+    pool, progress_q = spawn_render_pool(workers, _init_worker, table)
+    with pool:
         futures = {pool.submit(_render_task, task) for task in plan_tasks(table.spec, table, todo, workers)}
         try:
             while futures:

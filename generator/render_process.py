@@ -7,9 +7,13 @@ Each render process owns exactly one EGL context, created after the process star
 """
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
+import queue
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 
 
 def default_workers() -> int:
@@ -49,3 +53,33 @@ def start_render_process(parent: int | None, device: int | None, software_thread
     from .renderer import Renderer
 
     return Renderer(create_context(device_index=device))
+
+
+def spawn_render_pool(workers: int, initializer: Callable, *args) -> tuple[ProcessPoolExecutor, mp.Queue]:
+    """A pool of ``workers`` spawned render processes, NVIDIA GPUs shared round-robin, and the
+    queue its workers report rendered-image counts on.
+
+    Each worker runs ``initializer(*args, progress, devices, software_threads, parent)``, which
+    should call :func:`start_pooled_render_process` with the last three.
+    """
+    from .context import cuda_egl_devices
+
+    ctx = mp.get_context("spawn")
+    progress, devices = ctx.Queue(), ctx.Queue()
+    gpus = [egl for egl, _ in cuda_egl_devices()]
+    for i in range(workers):
+        if gpus:
+            devices.put(gpus[i % len(gpus)])
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=initializer,
+                               initargs=(*args, progress, devices, not gpus, os.getpid()))
+    return pool, progress
+
+
+def start_pooled_render_process(devices: mp.Queue, software_threads: bool, parent: int):
+    """:func:`start_render_process` in a worker of :func:`spawn_render_pool`, on the next GPU
+    of ``devices`` (the default device when none is left)."""
+    try:
+        device = devices.get_nowait()
+    except queue.Empty:
+        device = None
+    return start_render_process(parent, device, software_threads)

@@ -12,17 +12,16 @@ same pure function of (spec, index) as in shards, quality filter included.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import queue
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
 from .job import TASK_BYTES, JobError
-from .render_process import default_workers, start_render_process
+from .render_process import default_workers, spawn_render_pool, start_pooled_render_process
 from .shard import ShardSamples, join_samples, render_samples
 from .spec import DatasetSpec
 
@@ -33,12 +32,8 @@ _state: dict = {}
 
 
 def _init(progress: mp.Queue, devices: mp.Queue, software_threads: bool, parent: int) -> None:
-    try:
-        device = devices.get_nowait()
-    except queue.Empty:
-        device = None
     _state.update(progress=progress, tables=OrderedDict(),
-                  renderer=start_render_process(parent, device, software_threads))
+                  renderer=start_pooled_render_process(devices, software_threads, parent))
 
 
 def _table(spec_dict: dict):
@@ -79,17 +74,8 @@ class SamplePool:
     """
 
     def __init__(self, workers: int | None = None):
-        from .context import cuda_egl_devices
-
         self.workers = max(1, workers or default_workers())
-        ctx = mp.get_context("spawn")
-        self._progress, devices = ctx.Queue(), ctx.Queue()
-        gpus = [egl for egl, _ in cuda_egl_devices()]
-        for i in range(self.workers):
-            if gpus:
-                devices.put(gpus[i % len(gpus)])
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init,
-                                         initargs=(self._progress, devices, not gpus, os.getpid()))
+        self._pool, self._progress = spawn_render_pool(self.workers, _init)
 
     def render(self, spec: DatasetSpec, start: int = 0, stop: int | None = None,
                on_images: Callable[[int], None] | None = None) -> tuple[ShardSamples, list[str]]:
