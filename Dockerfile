@@ -7,7 +7,8 @@
 #   docker run --rm --gpus all -p 8000:8000 unnatural:gpu         # serves on :8000
 #
 # See docs/DEPLOY.md. BuildKit is required (the default builder since Docker 23) for the
-# pip cache mounts below.
+# pip cache mounts below; podman/buildah (4.3/1.28 and later) builds it too, with
+# `--format docker` to keep the HEALTHCHECK (`make docker-test`, DEPLOY.md "Offline or podman").
 
 # Both variants start from plain Ubuntu: the CUDA build of torch brings its own CUDA runtime
 # libraries as pip wheels and the NVIDIA container toolkit mounts the driver (libcuda, the
@@ -116,10 +117,13 @@ USER 10001:10001
 
 EXPOSE 8000
 
-# /healthz answers while the process and its event loop are up (no token needed). A container
-# started with `render` instead of `serve` has no server: run it with --no-healthcheck.
+# /healthz answers while the process and its event loop are up (no token needed). The probe
+# reads the port (and host) from the running `unnatural serve` command line, so `serve --port
+# 8811` stays healthy. A container started with `render` instead of `serve` has no server: run
+# it with --no-healthcheck. (podman keeps HEALTHCHECK only in `--format docker` images.)
+COPY deploy/healthcheck.sh /usr/local/bin/unnatural-healthcheck
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD curl -fsS --max-time 4 http://127.0.0.1:8000/healthz > /dev/null || exit 1
+    CMD ["unnatural-healthcheck"]
 
 # Any `unnatural` command: `docker run IMAGE render --out /data/out ...`. Run with --init
 # (compose: init: true) so that a signal-forwarding init reaps stray render processes.

@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 DEMO_OUT ?= demo
 
-.PHONY: demo test bench experiment-fashion experiment-digits install system-deps clean
+.PHONY: demo test docker-test bench experiment-fashion experiment-digits install system-deps clean
 
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -35,6 +35,12 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q
+
+# Build the cpu image with podman and run deploy/smoke.sh against it (root Debian machines
+# without Docker, like CI's; docs/DEPLOY.md "Offline or podman"). The build uses this venv's
+# pip configuration.
+docker-test: install
+	deploy/docker-test.sh $(PY)
 
 bench: install
 	$(PY) bench/render.py

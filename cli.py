@@ -29,7 +29,8 @@ def make_parser() -> ArgParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``unnatural`` console script and ``python -m unnatural``; returns the
-    exit code (0 ok, 1 a command's own failure, 2 bad usage, 3 no GL, 130 interrupted)."""
+    exit code (0 ok, 1 a command's own failure, 2 bad usage, 3 no GL, 4 disk full (render),
+    130 interrupted)."""
     try:
         args = make_parser().parse_args(argv)
         return args.func(args)

@@ -7,7 +7,10 @@ and the allowed range, exit code 2.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import math
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -27,13 +30,19 @@ def _part(text: str) -> tuple[int, int]:
     return index, count
 
 
+# `render` exit code for a full disk (or quota): a condition to fix on the machine, not bad usage
+# (2) or a bug (1). Finished shards stay valid, so `render --resume` continues once space is freed.
+EXIT_DISK_FULL = 4
+
+
 def _add_render(sub) -> None:
     p = sub.add_parser(
         "render", help="render a dataset spec into WebDataset shards",
         description="Render a dataset spec into WebDataset shards ({name}-{k:06d}.tar) plus manifest.json. "
                     "Flags override the fields of --spec; unspecified fields keep the spec's (or the default) "
                     "values. Sample i is a pure function of (spec, i), so reruns and --resume reproduce "
-                    "identical shard bytes on the same renderer.")
+                    f"identical shard bytes on the same renderer. A full disk exits with code {EXIT_DISK_FULL} "
+                    "and one line naming the folder and its free space; finished shards are kept for --resume.")
     p.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
     p.add_argument("--spec", type=Path, help="dataset spec file (.json or .yaml, fields as in the README section 'Dataset specs')")
     p.add_argument("--images", type=int_arg("--images", 1, 10**10), help="number of images (default 10000)")
@@ -141,12 +150,26 @@ def _cmd_render(args: argparse.Namespace) -> int:
                                       progress=not args.no_progress, table=table, part=args.part)
     except JobError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"unnatural: error: no space left for {args.out} ({_free_space(args.out)} free now): finished "
+              "shards are kept, free space and rerun with --resume", file=sys.stderr)
+        return EXIT_DISK_FULL
     wall = time.perf_counter() - start
     rejected = sum(manifest["rejected"].values())
     part = f"part {args.part[0]}/{args.part[1]}: " if args.part is not None else ""
     print(f"{part}{manifest['samples']} images in {len(manifest['shards'])} shards -> {args.out} "
           f"({wall:.1f} s, {rejected} filtered and replaced, spec {manifest['spec_hash']})")
     return 0
+
+
+def _free_space(folder: Path) -> str:
+    """Free space of the file system holding ``folder`` (or its nearest existing parent), e.g. ``"12.0 KiB"``."""
+    existing = next(p for p in (folder.absolute(), *folder.absolute().parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    power = min(int(math.log(free, 1024)), 4) if free >= 1024 else 0
+    return f"{free / 1024 ** power:.1f} {('B', 'KiB', 'MiB', 'GiB', 'TiB')[power]}"
 
 
 def _add_shaders(sub) -> None:

@@ -1,10 +1,13 @@
 """User folders of single-pass Shadertoy-style shaders, validated before use.
 
 Every ``*.glsl``/``*.frag`` file with a ``mainImage`` is wrapped like the library's own
-programs (same prelude: ``iResolution``, ``iTime``, ``iParams``). Files are rejected, with a
-reason, when they use texture inputs (``iChannel*``: Shaders21k's single-pass, no-texture rule),
-lack ``mainImage``, fail to compile, render NaN/Inf or near-constant probe images, or are too
-slow. Rejected files never reach a dataset.
+programs (same prelude: ``iResolution``, ``iTime``, ``iParams``). Files are loaded as a
+Shadertoy user expects (:func:`shadertoy_body`): a standalone ``void main()`` wrapper, a
+``#version`` line, fragment outputs and redeclared standard uniforms are dropped, and a
+``common.glsl`` in the folder (Shadertoy's "Common" tab) is prepended to every shader. Files
+are rejected, with a reason, when they sample a texture (``iChannel*`` or any sampler:
+Shaders21k's single-pass, no-texture rule), lack ``mainImage``, fail to compile, render
+NaN/Inf or near-constant probe images, or are too slow. Rejected files never reach a dataset.
 """
 from __future__ import annotations
 
@@ -23,8 +26,31 @@ EXTENSIONS = (".glsl", ".frag")
 PROBES = 8                 # probe images per shader, at PROBE_SIZE
 PROBE_SIZE = (64, 64)
 MAX_MS_PER_PROBE = 50.0    # ~3 ms/image is typical at 64 px on llvmpipe; 50 ms means hopeless
+COMMON_FILE = "common.glsl"   # Shadertoy's "Common" tab, prepended to every shader of the folder
 _MAIN_RE = re.compile(r"\bvoid\s+mainImage\s*\(")
-_CHANNEL_RE = re.compile(r"\biChannel(?:\d|Resolution|Time)\w*")
+# Shadertoy's inputs. The prelude defines most of them (some as macros, which a redeclaration
+# would break); these declarations supply the rest, so a shader that merely names them compiles.
+STANDARD_INPUTS = {"iResolution", "iTime", "iTimeDelta", "iFrameRate", "iFrame", "iChannelTime",
+                   "iChannelResolution", "iMouse", "iDate", "iSampleRate",
+                   "iChannel0", "iChannel1", "iChannel2", "iChannel3"}
+_MISSING_INPUTS = """const float iChannelTime[4] = float[4](0.0, 0.0, 0.0, 0.0);
+const vec3 iChannelResolution[4] = vec3[4](vec3(0.0), vec3(0.0), vec3(0.0), vec3(0.0));
+const float iSampleRate = 44100.0;
+"""
+# GLSL's texture lookups, desktop and ES/WebGL 1 spellings: a call of any of them samples a texture.
+_SAMPLERS = ("texture textureProj textureLod textureOffset texelFetch texelFetchOffset textureProjOffset "
+             "textureLodOffset textureProjLod textureProjLodOffset textureGrad textureGradOffset textureProjGrad "
+             "textureProjGradOffset textureGather textureGatherOffset textureGatherOffsets textureSize "
+             "textureQueryLod textureQueryLevels texture1D texture2D texture3D textureCube texture2DProj "
+             "texture2DLod texture2DProjLod textureCubeLod texture2DLodEXT texture2DGradEXT textureCubeLodEXT "
+             "textureCubeGradEXT shadow2D shadow2DProj").split()
+_SAMPLE_RE = re.compile(r"\b(" + "|".join(_SAMPLERS) + r")\s*\(\s*(\w*)")
+_COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+_VERSION_RE = re.compile(r"^[ \t]*#[ \t]*version\b[^\n]*", re.M)
+_WRAPPER_RE = re.compile(r"\bvoid\s+main\s*\(\s*(?:void\s*)?\)\s*\{")
+# A global fragment output (function parameters end in `,` or `)`, never in `;`).
+_OUTPUT_RE = re.compile(r"\b(?:layout\s*\([^)]*\)\s*)?out\s+(?:(?:lowp|mediump|highp)\s+)?vec4\s+\w+\s*;")
+_UNIFORM_RE = re.compile(r"\buniform\s+((?:(?:lowp|mediump|highp)\s+)?\w+)\s+([^;]*);")
 
 
 @dataclass(frozen=True)
@@ -78,6 +104,63 @@ def validate_program(program: ProgramSource, renderer: Renderer, quality: Qualit
     return "", ms
 
 
+def _blank(text: str) -> str:
+    """``text`` with every character but newlines replaced by a space: edits keep line numbers."""
+    return re.sub(r"[^\n]", " ", text)
+
+
+def _drop_wrapper(code: str) -> str:
+    """``code`` without its ``void main()`` definitions (a standalone Shadertoy wrapper, possibly
+    inside ``#ifdef`` guards, which stay and are then empty); the epilogue supplies ``main``."""
+    while match := _WRAPPER_RE.search(code):
+        depth, end = 0, len(code)
+        for i in range(match.end() - 1, len(code)):
+            depth += {"{": 1, "}": -1}.get(code[i], 0)
+            if depth == 0:
+                end = i + 1
+                break
+        code = code[:match.start()] + _blank(code[match.start():end]) + code[end:]
+    return code
+
+
+def _drop_standard_uniforms(code: str) -> str:
+    """``code`` without declarations of Shadertoy's standard uniforms: the prelude has them."""
+    def keep_others(match: re.Match) -> str:
+        names = [d.strip() for d in match.group(2).split(",")
+                 if re.match(r"\s*(\w*)", d).group(1) not in STANDARD_INPUTS]
+        kept = f"uniform {match.group(1)} {', '.join(names)};" if names else ""
+        return kept + "\n" * match.group(0).count("\n")
+    return _UNIFORM_RE.sub(keep_others, code)
+
+
+def shadertoy_body(source: str, common: str = "") -> tuple[str, str]:
+    """The ``mainImage`` body to compile for a Shadertoy-style ``source``, and a rejection reason
+    (``""`` if none is known before compiling).
+
+    Comments are blanked; a ``#version`` line, ``void main()`` wrappers, global ``out vec4``
+    outputs and redeclared standard uniforms (``uniform float iTime;``, ``uniform sampler2D
+    iChannel0;``) are dropped, all keeping line numbers. ``common`` (a folder's ``common.glsl``)
+    goes first, as source string 1, then the shader as source string 0, so compile logs read
+    ``1:LINE`` for the common file and ``0:LINE`` for the shader. Only real texture sampling
+    rejects a shader, and only a missing ``mainImage`` before compiling.
+    """
+    parts = []
+    for where, text in ((f" in {COMMON_FILE}", common), ("", source)):
+        code = _COMMENT_RE.sub(lambda m: _blank(m.group(0)), text)
+        sample = _SAMPLE_RE.search(code)
+        if sample:
+            what = sample.group(2) or "a sampler"
+            return "", (f"samples texture input {what} with {sample.group(1)}(){where} "
+                        "(only single-pass shaders without iChannel inputs)")
+        code = _VERSION_RE.sub("", code)
+        code = _OUTPUT_RE.sub(lambda m: _blank(m.group(0)), _drop_wrapper(code))
+        parts.append(_drop_standard_uniforms(code))
+    if not _MAIN_RE.search(parts[1]):
+        return "", "no `void mainImage(out vec4 fragColor, in vec2 fragCoord)` function"
+    body = _MISSING_INPUTS + (f"#line 1 1\n{parts[0]}\n" if common else "") + "#line 1 0\n" + parts[1]
+    return body, ""
+
+
 def load_user_folder(folder: str | Path, renderer: Renderer | None = None) -> UserFolder:
     """Read, compile and probe every shader file in ``folder`` (not recursive, sorted by name).
 
@@ -90,21 +173,26 @@ def load_user_folder(folder: str | Path, renderer: Renderer | None = None) -> Us
     if not folder.is_dir():
         raise NotADirectoryError(f"shader folder {str(folder)!r} is not a directory")
     result = UserFolder()
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS and p.is_file())
+    common_path = folder / COMMON_FILE
+    common, common_error = "", ""
+    if common_path.is_file():
+        try:
+            common = common_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            common_error = f"{COMMON_FILE} is unreadable ({exc})"
+    files = sorted(p for p in folder.iterdir()
+                   if p.suffix.lower() in EXTENSIONS and p.is_file() and p.name != COMMON_FILE)
     for path in files:
         program_id = f"user/{path.name}"
         try:
-            body = path.read_text(encoding="utf-8")
+            source = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             result.reports.append(ShaderReport(str(path), program_id, "rejected", f"unreadable ({exc})"))
             continue
-        reason, ms = "", None
-        channel = _CHANNEL_RE.search(body)
-        if channel:
-            reason = f"uses texture input {channel.group(0)} (only single-pass shaders without iChannel inputs)"
-        elif not _MAIN_RE.search(body):
-            reason = "no `void mainImage(out vec4 fragColor, in vec2 fragCoord)` function"
-        else:
+        ms = None
+        body, reason = shadertoy_body(source, common)
+        reason = common_error or reason
+        if not reason:
             program = ProgramSource(program_id, f"user:{path.name}", body, library=False)
             renderer = renderer or Renderer()
             reason, ms = validate_program(program, renderer)

@@ -37,6 +37,9 @@ COMPOSE = ROOT / "compose.yaml"
 RENDER_JOB = ROOT / "deploy" / "k8s" / "render-job.yaml"
 SERVER = ROOT / "deploy" / "k8s" / "server.yaml"
 SMOKE = ROOT / "deploy" / "smoke.sh"
+HEALTHCHECK = ROOT / "deploy" / "healthcheck.sh"
+HOST_PIP = ROOT / "deploy" / "host_pip.py"
+DOCKER_TEST = ROOT / "deploy" / "docker-test.sh"
 DOCS = ROOT / "docs" / "DEPLOY.md"
 
 NVIDIA_VENDOR_FILE = "/usr/share/glvnd/egl_vendor.d/10_nvidia.json"
@@ -273,7 +276,11 @@ def test_dockerfile_runs_as_non_root(dockerfile):
 def test_dockerfile_healthcheck_entrypoint_cmd_expose(dockerfile):
     _, structure = dockerfile
     (health,) = values(structure, "HEALTHCHECK")
-    assert "curl" in health and "http://127.0.0.1:8000/healthz" in health
+    assert health.split("CMD", 1)[1].split() == ['["unnatural-healthcheck"]']
+    copied = [v.split() for v in values(structure, "COPY")]
+    assert ["deploy/healthcheck.sh", "/usr/local/bin/unnatural-healthcheck"] in copied
+    assert not ignored("deploy/healthcheck.sh", dockerignore_patterns()), "the probe must reach the build"
+    assert os.access(HEALTHCHECK, os.X_OK), "COPY keeps the mode: the probe must be executable"
     assert json.loads(values(structure, "ENTRYPOINT")[-1]) == ["unnatural"]
     cmd = json.loads(values(structure, "CMD")[-1])
     assert cmd[0] == "serve"
@@ -317,6 +324,141 @@ def test_dockerignore_keeps_the_build_inputs_only():
                    if p.is_file() and "__pycache__" not in p.parts]
     kept_out = [p for p in needed if ignored(p, patterns)]
     assert not kept_out, f".dockerignore excludes files the image needs: {kept_out[:10]}"
+
+
+# -- deploy/healthcheck.sh (the HEALTHCHECK) -----------------------------------------------------
+@pytest.fixture()
+def healthz_server():
+    """A local HTTP server whose /healthz answers 200 (anything else 404); yields its port."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/healthz" else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def fake_proc(tmp_path: Path, *argvs: list[str]) -> Path:
+    """A stand-in for /proc holding one process per argv (only the cmdline files the probe reads)."""
+    proc = tmp_path / "proc"
+    for pid, argv in enumerate(argvs, start=100):
+        (proc / str(pid)).mkdir(parents=True)
+        (proc / str(pid) / "cmdline").write_bytes(b"".join(a.encode() + b"\0" for a in argv))
+    return proc
+
+
+def probe(proc: Path) -> int:
+    return subprocess.run(["sh", str(HEALTHCHECK), str(proc)], capture_output=True, timeout=60).returncode
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("port_args", [["--port", "{port}"], ["--port={port}"]])
+def test_healthcheck_follows_the_serve_port(tmp_path, healthz_server, port_args):
+    """The image's probe asks the port the running `unnatural serve` was given, not 8000."""
+    port_args = [a.format(port=healthz_server) for a in port_args]
+    venv_python = ["/opt/venv/bin/python3", "/opt/venv/bin/unnatural"]
+    proc = fake_proc(tmp_path, ["/sbin/docker-init", "--", "unnatural", "serve", "--port", "1"],
+                     venv_python + ["serve", "--host", "0.0.0.0", *port_args, "--workers", "1"])
+    # The first process (an init whose argv merely contains the words) names a dead port: the
+    # probe goes on to the real server.
+    assert probe(proc) == 0
+
+
+def test_healthcheck_fails_when_the_server_does_not_answer(tmp_path, healthz_server):
+    dead = free_port()
+    proc = fake_proc(tmp_path, ["python3", "-m", "unnatural", "serve", "--host", "127.0.0.1", "--port", str(dead)],
+                     # a render process with the live port in its argv is not a server
+                     ["unnatural", "render", "--port", str(healthz_server)])
+    assert probe(proc) == 1
+
+
+# -- deploy/host_pip.py and deploy/docker-test.sh (make docker-test) ---------------------------------
+@pytest.fixture()
+def host_pip():
+    """deploy/host_pip.py, imported from its path (deploy/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("host_pip", HOST_PIP)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_host_pip_moves_local_paths_under_one_mount_root(tmp_path, host_pip, monkeypatch):
+    index = tmp_path / "mirror" / "simple"
+    (index / "pkg").mkdir(parents=True)
+    (tmp_path / "mirror" / "files").mkdir()
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    cert = tmp_path / "ca.crt"
+    cert.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setattr(host_pip, "reachable", lambda url: False)
+    settings = {"cert": str(cert), "find-links": f"{wheels} https://example.invalid/wheels",
+                "extra-index-url": f"file://{index}", "index-url": "https://mirror.invalid/simple",
+                "default-timeout": "60"}
+    flags = host_pip.build_flags(settings, tmp_path)
+    mounts = dict(f.removeprefix("--volume=").rsplit(":", 1)[0].split(":") for f in flags if f.startswith("--volume="))
+    conf = configparser_global(tmp_path / "pip.conf")
+    assert mounts[str(tmp_path / "pip.conf")] == "/etc/pip.conf"
+    # the index goes with its parent, where its pages' relative links lead
+    assert conf["extra-index-url"] == f"file://{mounts[str(tmp_path / 'mirror')]}/simple"
+    assert conf["cert"] == mounts[str(cert)] and conf["cert"].startswith("/host-pip/")
+    assert conf["find-links"].split() == [mounts[str(wheels)], "https://example.invalid/wheels"]
+    assert conf["default-timeout"] == "60" and conf["index-url"] == "https://mirror.invalid/simple"
+    # PyTorch's index does not answer: the host's own index does
+    assert "--build-arg=TORCH_CPU_INDEX=https://mirror.invalid/simple" in flags
+    monkeypatch.setattr(host_pip, "reachable", lambda url: True)
+    assert f"--build-arg=TORCH_CPU_INDEX={host_pip.DEFAULT_TORCH_CPU_INDEX}" in host_pip.build_flags(settings, tmp_path)
+
+
+def configparser_global(path: Path) -> dict[str, str]:
+    import configparser
+
+    parser = configparser.ConfigParser()
+    parser.read(path)
+    return dict(parser["global"])
+
+
+def test_host_pip_reads_what_pip_resolves(tmp_path, host_pip, monkeypatch):
+    """Values come from pip itself: a config file's, and PIP_* variables over them."""
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\ntrusted-host = files.invalid\nfind-links = /from/the/file\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    monkeypatch.setenv("PIP_FIND_LINKS", "/from/the/env")
+    monkeypatch.delenv("PIP_TRUSTED_HOST", raising=False)
+    settings = host_pip.pip_settings(sys.executable)
+    assert settings["trusted-host"] == "files.invalid"
+    assert settings["find-links"] == "/from/the/env"
+
+
+def test_docker_test_script_is_valid_bash_and_wired_to_ci():
+    for script in (DOCKER_TEST, HOST_PIP):
+        assert os.access(script, os.X_OK), f"{script.name} should be executable"
+    subprocess.run(["bash", "-n", str(DOCKER_TEST)], check=True)
+    text = DOCKER_TEST.read_text()
+    assert "--format docker" not in text, "smoke.sh adds --format docker for podman itself"
+    assert "DOCKER=podman" in text and "SMOKE_BUILD_ARGS=" in text and "BASE_IMAGE=" in text
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^docker-test:", makefile, re.M) and "deploy/docker-test.sh" in makefile
+    assert "make docker-test" in (ROOT / ".ci" / "run").read_text()
 
 
 # -- compose.yaml -----------------------------------------------------------------------------
@@ -588,45 +730,63 @@ def test_smoke_script_is_valid_bash():
 
 
 # A stand-in for the docker CLI with just the subcommands smoke.sh uses: `run` starts the
-# server as a local process on a free port, with the mounted folder's path substituted.
+# command as a local process (the server on a free port instead of the published one, mounted
+# paths substituted), `inspect` reports its health from the image's own probe, and a run without
+# --user leaves its output to uid 10001 as the image's user would (when the test runs as root).
 FAKE_DOCKER = r"""#!/usr/bin/env bash
 set -euo pipefail
 state="$FAKE_DOCKER_STATE"
 cmd="$1"; shift
 case "$cmd" in
+  --version) echo "Docker version 0 (stand-in)" ;;
   build) echo "build $*" >> "$state/calls" ;;
   run)
     echo "run $*" >> "$state/calls"
-    name=""; volume=""
+    id="c$RANDOM$RANDOM"; volumes=(); port_in=""; user=""
     while [ $# -gt 0 ]; do
       case "$1" in
-        -d|--init) shift ;;
-        --name) name="$2"; shift 2 ;;
-        --gpus|-p) shift 2 ;;
-        -v) volume="$2"; shift 2 ;;
+        -d|--init|--no-healthcheck) shift ;;
+        --gpus|--health-interval) shift 2 ;;
+        --user) user="$2"; shift 2 ;;
+        -p) port_in="${2##*:}"; shift 2 ;;
+        -v) volumes+=("$2"); shift 2 ;;
         *) break ;;
       esac
     done
     shift
-    source_dir="${volume%%:*}"; target_dir="${volume#*:}"; target_dir="${target_dir%%:*}"
     port="$("$FAKE_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     args=()
     for a in "$@"; do
-      a="${a//$target_dir/$source_dir}"
-      [ "$a" = 8000 ] && a="$port"
+      for v in "${volumes[@]}"; do
+        source_path="${v%%:*}"; target="${v#*:}"; target="${target%%:*}"
+        a="${a//$target/$source_path}"
+      done
+      [ -n "$port_in" ] && [ "$a" = "$port_in" ] && a="$port"
       args+=("$a")
     done
-    "$FAKE_UNNATURAL" "${args[@]}" > "$state/$name.log" 2>&1 &
-    echo $! > "$state/$name.pid"; echo "$port" > "$state/$name.port"; echo fake-id ;;
+    (
+      rc=0; "$FAKE_UNNATURAL" "${args[@]}" || rc=$?
+      if [ -z "$user" ] && [ "$(id -u)" = 0 ]; then
+        for v in "${volumes[@]}"; do [ -d "${v%%:*}" ] && chown -R 10001:10001 "${v%%:*}"; done
+      fi
+      echo "$rc" > "$state/$id.rc"
+    ) > "$state/$id.log" 2>&1 &
+    echo $! > "$state/$id.pid"; echo "$port" > "$state/$id.port"; echo "$port_in" > "$state/$id.port_in"; echo "$id" ;;
   port) echo "127.0.0.1:$(cat "$state/$1.port")" ;;
-  inspect) name="${*: -1}"; if kill -0 "$(cat "$state/$name.pid")" 2> /dev/null; then echo true; else echo false; fi ;;
+  wait) while [ ! -e "$state/$1.rc" ]; do sleep 0.2; done; cat "$state/$1.rc" ;;
+  inspect)
+    id="${*: -1}"
+    case "$*" in
+      *Health*) if sh "$FAKE_HEALTHCHECK"; then echo healthy; else echo unhealthy; fi ;;
+      *) if [ ! -e "$state/$id.rc" ]; then echo true; else echo false; fi ;;
+    esac ;;
   logs) cat "$state/$1.log" ;;
   rm)
-    name="${*: -1}"; pid="$(cat "$state/$name.pid")"
-    kill "$pid" 2> /dev/null || true
+    id="${*: -1}"; pid="$(cat "$state/$id.pid")"
+    pkill -P "$pid" 2> /dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2> /dev/null || true
-    echo "rm $name" >> "$state/calls" ;;
+    pkill -9 -P "$pid" 2> /dev/null || true
+    echo "rm $id" >> "$state/calls" ;;
   *) echo "fake docker: $cmd is not emulated" >&2; exit 1 ;;
 esac
 """
@@ -649,11 +809,17 @@ def test_smoke_script_against_a_stand_in_docker(tmp_path, renderer):
     state = tmp_path / "state"
     state.mkdir()
     env = {**os.environ, "DOCKER": str(fake), "FAKE_DOCKER_STATE": str(state), "FAKE_PYTHON": sys.executable,
-           "FAKE_UNNATURAL": str(unnatural), "SMOKE_TIMEOUT": "120"}
+           "FAKE_UNNATURAL": str(unnatural), "FAKE_HEALTHCHECK": str(HEALTHCHECK), "SMOKE_TIMEOUT": "120",
+           "SMOKE_BUILD_ARGS": "--network=host --build-arg=BASE_IMAGE=debian:bookworm"}
     done = subprocess.run([str(SMOKE)], env=env, capture_output=True, text=True, timeout=280)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.rstrip().endswith("PASS")
     calls = (state / "calls").read_text().splitlines()
-    assert calls[0].startswith("build --build-arg VARIANT=cpu ")
-    assert any(c.startswith("rm unnatural-smoke-") for c in calls), "the container must be removed"
-    assert "--gpus" not in next(c for c in calls if c.startswith("run "))
+    assert calls[0].startswith("build --network=host --build-arg=BASE_IMAGE=debian:bookworm --build-arg VARIANT=cpu ")
+    runs = [c for c in calls if c.startswith("run ")]
+    assert len(runs) == 2 and not any("--gpus" in c for c in runs)
+    assert "render --out /out" in runs[0] and "serve " in runs[1] and "--port 8811" in runs[1]
+    assert "/run/secrets/unnatural_token" in runs[1]
+    removed = sorted(c.split()[1] for c in calls if c.startswith("rm "))
+    assert len(removed) == 2, "both containers must be removed, by id"
+    assert "smoke: HEALTHCHECK healthy on port 8811" in done.stdout
