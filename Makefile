@@ -11,12 +11,12 @@ DEMO_OUT ?= demo
 
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  missing=""; for p in libegl1 libgl1 curl dataset-fashion-mnist; do \
+	  missing=""; for p in libegl1 libgl1 curl dataset-fashion-mnist chromium chromium-driver; do \
 	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	  python3 -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
 	  if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -q --no-install-recommends $$missing; fi; \
-	else echo "not root or no apt-get: make sure libegl1 libgl1 curl dataset-fashion-mnist are installed"; fi
+	else echo "not root or no apt-get: make sure libegl1 libgl1 curl dataset-fashion-mnist chromium chromium-driver are installed"; fi
 
 $(VENV)/.installed: pyproject.toml
 	$(MAKE) system-deps

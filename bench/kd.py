@@ -9,7 +9,10 @@ shards hold the default mix at 32x32 npy; the server renders the same spec on de
 
 Prints a Markdown table (copy it into docs/BENCHMARKS.md with the machine it ran on).
 
-usage: python bench/kd.py [--steps 60] [--batch-size 128] [--arch resnet8] [--workers 1]
+``--torch-threads N`` gives the trainer N intra-op threads (default: torch's, one per core);
+fewer threads than cores leave a core to the loader and the render process.
+
+usage: python bench/kd.py [--steps 60] [--batch-size 128] [--arch resnet8] [--workers 1] [--torch-threads N]
 """
 from __future__ import annotations
 
@@ -47,7 +50,10 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--arch", default="resnet8")
     ap.add_argument("--workers", type=int, default=1, help="render processes of the server and DataLoader workers")
+    ap.add_argument("--torch-threads", type=int, default=None, help="the trainer's intra-op threads")
     args = ap.parse_args()
+    if args.torch_threads is not None:
+        torch.set_num_threads(args.torch_threads)
     images = args.batch_size * (args.steps + 10) * 2
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -76,12 +82,13 @@ def main() -> None:
                 teacher, args.arch, image_source(url, args.batch_size, num_workers=args.workers),
                 args.steps, args.batch_size, tmp / "server")))
     ceiling = rows[0][1]
+    load = os.getloadavg()[0]
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads; {args.arch} teacher and student, batch {args.batch_size}, "
           f"{SIZE}x{SIZE}, {args.steps} steps, {args.workers} render/loader workers\n")
-    print("| batches from | KD steps/s | images/s | vs in-memory |\n|---|---:|---:|---:|")
+    print("| batches from | KD steps/s | images/s | vs in-memory | load |\n|---|---:|---:|---:|---:|")
     for name, rate in rows:
-        print(f"| {name} | {rate:.2f} | {rate * args.batch_size:,.0f} | {rate / ceiling:.2f}x |")
+        print(f"| {name} | {rate:.2f} | {rate * args.batch_size:,.0f} | {rate / ceiling:.2f}x | {load:.1f} |")
 
 
 if __name__ == "__main__":

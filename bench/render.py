@@ -1,8 +1,8 @@
 """Benchmark: naive one-draw-per-image rendering vs `unnatural render`, render-only vs end to end.
 
 Prints a Markdown table (copy it into docs/BENCHMARKS.md with the machine it ran on):
-- naive: one draw + readback + encode per image, one process (the Shaders21k way), programs
-  compiled beforehand;
+- naive: one draw + readback + encode per image (the Shaders21k way) over the same default mix,
+  in as many render processes as `unnatural render` uses, programs compiled beforehand;
 - render-only: the job's worker pool rendering whole shards (tiles, quality filter) without
   encoding or writing;
 - end to end: `render_dataset` writing shards + manifest to disk (pool start-up included);
@@ -35,20 +35,26 @@ IMAGES = {32: 60_000, 64: 20_000, 128: 6_000, 256: 2_000}    # end-to-end images
 NAIVE_IMAGES = {32: 3_000, 64: 2_000, 128: 1_000, 256: 400}
 
 
-def naive_rate(spec: DatasetSpec, n: int) -> float:
-    """One draw + readback + encode per image in this process, programs pre-compiled."""
-    table = ProgramTable(spec)
-    renderer = Renderer()
-    draw = table.draw(np.arange(n))
-    for prog in np.unique(draw.program):                       # compile + JIT outside the timing
-        renderer.render(table.source(prog), draw.time[:1], draw.params[:1], spec.size, tiled=False)
+def _compile_all(_: int) -> int:
+    """Compile (and JIT) every program of the table in this worker: one untiled image each."""
+    table, renderer = job._worker["table"], job._worker["renderer"]
+    params = np.full((1, 16), 0.5, dtype=np.float32)
+    for prog in range(len(table.program_ids)):
+        renderer.render(table.source(prog), np.ones(1, np.float32), params, table.spec.size, tiled=False)
+    return len(table.program_ids)
+
+
+def _naive(indices: np.ndarray) -> int:
+    """The naive loop in a worker: per image one draw of its program, one readback, one encode."""
+    table, renderer = job._worker["table"], job._worker["renderer"]
+    spec = table.spec
     encode = make_encoder(spec.format, spec.quality)
-    start = time.perf_counter()
-    for i in range(n):
+    draw = table.draw(indices)
+    for i in range(len(indices)):
         image, _ = renderer.render(table.source(draw.program[i]), draw.time[i:i + 1], draw.params[i:i + 1],
                                    spec.size, tiled=False)
-        encode(image[0])
-    return n / (time.perf_counter() - start)
+        encode(image)
+    return len(indices)
 
 
 def _render_only(k: int) -> int:
@@ -58,16 +64,18 @@ def _render_only(k: int) -> int:
     return len(r)
 
 
-def render_only_rate(spec: DatasetSpec, workers: int) -> float:
-    """The job's pool rendering every shard, no encode and no write; pool start-up excluded."""
+def pool_rate(spec: DatasetSpec, workers: int, task, items) -> float:
+    """Images/s of ``task`` mapped over ``items`` by ``workers`` spawned render processes set
+    up as the job's pool sets them up (one EGL context each, one llvmpipe thread each); pool
+    start-up and every program's compile excluded."""
     ctx = mp.get_context("spawn")
     table = ProgramTable(spec)
     progress, devices = ctx.Queue(), ctx.Queue()
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=job._init_worker,
                              initargs=(table, progress, devices, True, os.getpid())) as pool:
-        list(pool.map(_render_only, range(workers)))            # start-up + compile every program
+        list(pool.map(_compile_all, range(workers)))
         start = time.perf_counter()
-        total = sum(pool.map(_render_only, range(spec.num_shards)))
+        total = sum(pool.map(task, items))
         rate = total / (time.perf_counter() - start)
     while True:                                                 # drain progress messages
         try:
@@ -75,6 +83,16 @@ def render_only_rate(spec: DatasetSpec, workers: int) -> float:
         except queue.Empty:
             break
     return rate
+
+
+def naive_rate(spec: DatasetSpec, workers: int) -> float:
+    """The naive loop over all of ``spec``'s images, split evenly over ``workers`` processes."""
+    return pool_rate(spec, workers, _naive, np.array_split(np.arange(spec.images), workers))
+
+
+def render_only_rate(spec: DatasetSpec, workers: int) -> float:
+    """The job's pool rendering every shard (tiles, quality filter), no encode and no write."""
+    return pool_rate(spec, workers, _render_only, range(spec.num_shards))
 
 
 def end_to_end_rate(spec: DatasetSpec, workers: int) -> float:
@@ -94,10 +112,10 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     formats = args.formats.split(",")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}; "
-          f"renderer: {Renderer().ctx.info['GL_RENDERER']}; workers: {args.workers}\n")
-    print("| size | format | naive img/s | unnatural render img/s (end to end) | speed-up | render-only img/s "
-          "| end to end / render-only |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+          f"renderer: {Renderer().ctx.info['GL_RENDERER']}; workers: {args.workers} (naive and render alike)\n")
+    print("| size | format | naive img/s | unnatural render img/s (end to end) | end to end / naive "
+          "| render-only img/s | end to end / render-only | load |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
         n = max(args.workers * 200, int(IMAGES[size] * args.scale))
         per_shard = max(100, n // (args.workers * 8))
@@ -105,10 +123,11 @@ def main() -> None:
         render_only = render_only_rate(base, args.workers)
         for fmt in formats:
             spec = base.replace(format=fmt)
-            naive = naive_rate(spec.replace(images=NAIVE_IMAGES[size]), max(50, int(NAIVE_IMAGES[size] * args.scale)))
+            naive = naive_rate(spec.replace(images=max(args.workers * 50, int(NAIVE_IMAGES[size] * args.scale))),
+                               args.workers)
             e2e = end_to_end_rate(spec, args.workers)
             print(f"| {size} | {fmt} | {naive:,.0f} | {e2e:,.0f} | {e2e / naive:.1f}x | {render_only:,.0f} "
-                  f"| {e2e / render_only:.2f} |", flush=True)
+                  f"| {e2e / render_only:.2f} | {os.getloadavg()[0]:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -130,13 +130,13 @@ def main() -> None:
                 local_rate(spec.replace(images=2000, name="warm"), args.workers)   # Mesa shader cache
                 local = local_rate(spec, args.workers)
                 streamed = streamed_rate(server, spec, args.loader_workers)
-                rows.append((size, fmt, spec.images, local, streamed))
+                rows.append((size, fmt, spec.images, local, streamed, os.getloadavg()[0]))
                 print(f"  {size:4d} px {fmt:4s}: local {local:8,.0f} img/s  streamed {streamed:8,.0f} img/s", flush=True)
         memory = slow_clients_memory(server, args.slow_clients, args.slow_seconds, size=64)
-    print("\n| size | format | images | local img/s | streamed img/s | streamed / local |")
-    print("|---:|---|---:|---:|---:|---:|")
-    for size, fmt, n, local, streamed in rows:
-        print(f"| {size} | {fmt} | {n:,} | {local:,.0f} | {streamed:,.0f} | {streamed / local:.2f}x |")
+    print("\n| size | format | images | local img/s | streamed img/s | streamed / local | load |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for size, fmt, n, local, streamed, load in rows:
+        print(f"| {size} | {fmt} | {n:,} | {local:,.0f} | {streamed:,.0f} | {streamed / local:.2f}x | {load:.1f} |")
     mib = {k: {kk: vv / 2**20 for kk, vv in v.items()} for k, v in memory.items() if k != "received_MiB"}
     print(f"\n{args.slow_clients} slow clients x {args.slow_seconds:g} s of /stream at 64 px jpg "
           f"({memory['received_MiB']:.1f} MiB received in all), resident memory in MiB:\n")

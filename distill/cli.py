@@ -119,14 +119,15 @@ def add_commands(sub) -> None:
                                    "(an ordinary spec with a 'fitted' section) and OUT's stem + .report.json.")
     f.add_argument("--teacher", type=Path, required=True, help="teacher model file (this project's or TorchScript)")
     f.add_argument("--spec", type=Path, default=None,
-                   help="base spec (.yaml/.json; default: the default spec at the teacher's input size)")
+                   help="base spec (.yaml/.json; default: the default spec at the teacher's input size with "
+                        "512 composed programs)")
     f.add_argument("--out", type=Path, required=True, help="fitted spec to write (.yaml or .json)")
     f.add_argument("--budget", type=int_arg("--budget", 1, 10**10), default=None,
                    help="images rendered in all: 25%% screen, 10%% (at most 4096) check, the rest over the rounds "
                         "(default 150000: about 2 minutes for a 10-class 32 px teacher on 2 CPU cores)")
     f.add_argument("--seed", type=int_arg("--seed", 0, 2**63 - 1), default=0, help="search seed (default 0)")
-    f.add_argument("--programs-per-class", type=int_arg("--programs-per-class", 8, 256), default=16,
-                   help="programs chosen per class, 8..256 (default 16)")
+    f.add_argument("--programs-per-class", type=int_arg("--programs-per-class", 8, 256), default=None,
+                   help="programs chosen per class, 8..256 (default 32)")
     f.add_argument("--rounds", type=int_arg("--rounds", 2, 100), default=8,
                    help="cross-entropy rounds, the last one measures (default 8)")
     f.add_argument("--workers", type=int_arg("--workers", 1, 1024), default=None,
@@ -262,7 +263,7 @@ def _cmd_kd_score(args: argparse.Namespace) -> int:
 def _cmd_fit(args: argparse.Namespace) -> int:
     from unnatural.generator.spec import DatasetSpec, SpecError
 
-    from .fit import DEFAULT_BUDGET, FitConfig, fit, write_fit
+    from .fit import DEFAULT_BUDGET, DEFAULT_PROGRAMS, FitConfig, fit, write_fit
 
     if not args.out.parent.is_dir():
         raise UsageError(f"--out folder {str(args.out.parent)!r} does not exist")
@@ -272,7 +273,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         raise UsageError(f"--spec {str(args.spec)!r}: {exc}") from None
     try:
         config = FitConfig(budget=args.budget or DEFAULT_BUDGET, seed=args.seed,
-                           programs_per_class=args.programs_per_class, rounds=args.rounds)
+                           programs_per_class=args.programs_per_class or DEFAULT_PROGRAMS, rounds=args.rounds)
         result = fit(args.teacher, base, config, device=args.device, workers=args.workers,
                      progress=not args.no_progress)
     except (ValueError, FileNotFoundError) as exc:

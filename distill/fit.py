@@ -4,10 +4,10 @@ for each class of a teacher, so that the teacher sees the rendered set as class-
 Method (docs/METHODS.md §10), deterministic for a given seed on one machine:
 
 a. **Screen.** Render ``screen`` images of the base spec (default: the default mix at the
-   teacher's input size) and score them with the teacher's softmax. For every program ``p``
+   teacher's input size with :data:`FIT_POOL` composed programs) and score them with the teacher's softmax. For every program ``p``
    and class ``c``: how many samples, and the mean ``p_c`` of its best :data:`ELITE_FRACTION`
    of draws (a program that reaches ``c`` in a corner of its parameter space counts).
-b. **Choose.** Per class, the ``M`` programs (default 16, at least 8) with the best such score
+b. **Choose.** Per class, the ``M`` programs (default 32, at least 8) with the best such score
    among the programs the screen rendered at least twice.
 c. **Search.** The cross-entropy method (Rubinstein & Kroese, "The Cross-Entropy Method: A
    Unified Approach to Combinatorial Optimization, Monte-Carlo Simulation and Machine
@@ -17,7 +17,8 @@ c. **Search.** The cross-entropy method (Rubinstein & Kroese, "The Cross-Entropy
    screened draws (mean 0.5, std 0.3 with too few). Each round renders every pair's
    candidates in one render call: a temporary fitted spec whose classes hold the pairs with
    equal weights; a sample's target class and program come from its draw. A candidate scores
-   ``log p_c``; the top :data:`ELITE_FRACTION` are the elites; mean and std move to
+   ``log p_c``; the elites are all the candidates the teacher assigns to ``c`` (when fewer than
+   the top :data:`ELITE_FRACTION`, that top by ``log p_c``); mean and std move to
    ``SMOOTHING * elite + (1 - SMOOTHING) * old``, the std floored at :data:`STD_FLOOR`. The last
    round renders the final distributions without updating them: it measures what is written.
    (Elites 10% and smoothing 0.9 over 8 rounds beat 25% and 0.7 over 5 at the same budget on a
@@ -58,7 +59,8 @@ from unnatural.generator.sampling import uniforms
 from unnatural.generator.spec import FITTED_COORDS, DatasetSpec
 
 DEFAULT_BUDGET = 150_000       # images rendered in all (a 10-class 32 px teacher: ~2 min here)
-DEFAULT_PROGRAMS = 16          # programs per class
+DEFAULT_PROGRAMS = 32          # programs per class
+FIT_POOL = 512                 # composed programs of the default base spec (raw material, §10)
 MIN_PROGRAMS = 8               # the least --programs-per-class (the issue's diversity goal)
 MAX_PROGRAMS = 256
 DEFAULT_ROUNDS = 8             # cross-entropy rounds, the last one only measures
@@ -236,6 +238,20 @@ def _top(scores: np.ndarray, fraction: float) -> np.ndarray:
     return np.argsort(-scores, kind="stable")[:q]
 
 
+def _elites(logp: np.ndarray, rows: np.ndarray, c: int) -> np.ndarray:
+    """The elite rows of class ``c`` among ``rows``: every row the teacher assigns to ``c`` (its
+    argmax) when there are at least as many as the top fraction would keep, else the :func:`_top`
+    rows by ``log p_c``.
+
+    Taking every hit, not only the most confident ones, fits a pair's distribution to the whole
+    region the teacher calls ``c``, so its std does not collapse onto one prototype; a narrow set
+    taught students shortcuts (docs/METHODS.md §10)."""
+    hit = rows[logp[rows].argmax(1) == c]
+    if len(hit) >= min(len(rows), max(MIN_ELITES, math.ceil(ELITE_FRACTION * len(rows)))):
+        return hit
+    return rows[_top(logp[rows, c], ELITE_FRACTION)]
+
+
 class _Teacher:
     """The frozen teacher and how it sees rendered images."""
 
@@ -330,7 +346,7 @@ def fit(teacher: str | Path, base: DatasetSpec | None = None, config: FitConfig 
     net = _Teacher(teacher, device, base.width if base is not None else 32)
     k, names = net.num_classes, net.names
     if base is None:
-        base = DatasetSpec(width=net.info.input_size, height=net.info.input_size)
+        base = DatasetSpec(width=net.info.input_size, height=net.info.input_size, composed_programs=FIT_POOL)
     if base.fitted is not None and len(base.fitted["classes"]) != k:
         raise ValueError(f"the base spec's fitted section has {len(base.fitted['classes'])} classes but the teacher "
                          f"{str(teacher)!r} has {k}: allowed a spec fitted to a {k}-class teacher, or none")
@@ -381,7 +397,7 @@ def fit(teacher: str | Path, base: DatasetSpec | None = None, config: FitConfig 
                     rows = by_program[p]
                     pairs.append((c, ids[p]))
                     if len(rows) >= INIT_MIN_SAMPLES:
-                        top = coords[rows[_top(logp[rows, c], ELITE_FRACTION)]]
+                        top = coords[_elites(logp, rows, c)]
                         means.append(top.mean(0))
                         stds.append(np.maximum(top.std(0), STD_FLOOR))
                     else:
@@ -412,7 +428,7 @@ def fit(teacher: str | Path, base: DatasetSpec | None = None, config: FitConfig 
                     hits[j] = float((pred[rows] == c).mean())
                     confusion[j] = np.bincount(pred[rows], minlength=k) / len(rows)
                     if not last and len(rows) >= MIN_ELITES:
-                        elite = coords[rows[_top(logp[rows, c], ELITE_FRACTION)]]
+                        elite = coords[_elites(logp, rows, c)]
                         mean[j] = np.clip(SMOOTHING * elite.mean(0) + (1 - SMOOTHING) * mean[j], 0.0, 1.0)
                         std[j] = np.maximum(SMOOTHING * elite.std(0) + (1 - SMOOTHING) * std[j], STD_FLOOR)
                 per_class = [float(hits[[j for j, (pc, _) in enumerate(pairs) if pc == c]].mean()) for c in range(k)]

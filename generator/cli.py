@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from .args import UsageError, arg_type, int_arg, parse_families, parse_size, parse_weight
+from .render_process import PROBE_TIMEOUT_S, TASK_TIMEOUT_S
 from .spec import COMPOSED, FORMATS, MAX_SIZE, MIN_SIZE, USER, DatasetSpec, SpecError
 
 
@@ -28,6 +29,19 @@ def _part(text: str) -> tuple[int, int]:
     if count < 1 or not 0 <= index < count:
         raise argparse.ArgumentTypeError(f"--part {text!r} out of range: allowed 0 <= I < N, N >= 1")
     return index, count
+
+
+def _seconds(flag: str):
+    """An argparse type: a time limit in seconds, 0.1 .. 86400 (a day), as the server's render_timeout."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not 0.1 <= value <= 86_400:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r} out of range: allowed 0.1..86400 seconds")
+        return value
+    return parse
 
 
 # `render` exit code for a full disk (or quota): a condition to fix on the machine, not bad usage
@@ -77,6 +91,14 @@ def _add_render(sub) -> None:
                    help="render on Ray actors, one per GPU (else one per CPU; --workers caps them): without "
                         "ADDRESS start or join a local Ray instance (or $RAY_ADDRESS), else ray.init(ADDRESS), "
                         "e.g. auto or ray://HOST:10001. Needs pip install 'unnatural[ray]'")
+    p.add_argument("--probe-timeout", type=_seconds("--probe-timeout"), default=PROBE_TIMEOUT_S, metavar="S",
+                   help="watchdog limit of each --user-dir shader's probe render, seconds (default "
+                        f"{PROBE_TIMEOUT_S:g}): past it the render process is killed and restarted and the shader "
+                        "is rejected; rejected shaders are printed and listed in the manifest (user_rejected)")
+    p.add_argument("--task-timeout", type=_seconds("--task-timeout"), default=TASK_TIMEOUT_S, metavar="S",
+                   help=f"watchdog limit of one task of shards, seconds (default {TASK_TIMEOUT_S:g}; not with --ray): "
+                        "past it the render processes are restarted and the task rerun; a second time ends the "
+                        "job (finished shards are kept for --resume)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_render)
 
@@ -131,7 +153,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     try:
         spec = build_spec(args)
-        table = ProgramTable(spec)
+        if spec.user_dir:   # probing takes a while: say so, the job prints nothing until it starts
+            print(f"probing the user shaders of {spec.user_dir} (limit {args.probe_timeout:g} s each)", file=sys.stderr)
+        table = ProgramTable(spec, probe_timeout=args.probe_timeout)
     except (SpecError, OSError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     if args.part is not None:
@@ -147,7 +171,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
                                           resume=args.resume, progress=not args.no_progress, table=table)
         else:
             manifest = render_dataset(spec, args.out, workers=args.workers, resume=args.resume,
-                                      progress=not args.no_progress, table=table, part=args.part)
+                                      progress=not args.no_progress, table=table, part=args.part,
+                                      task_timeout=args.task_timeout)
     except JobError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
@@ -161,6 +186,9 @@ def _cmd_render(args: argparse.Namespace) -> int:
     part = f"part {args.part[0]}/{args.part[1]}: " if args.part is not None else ""
     print(f"{part}{manifest['samples']} images in {len(manifest['shards'])} shards -> {args.out} "
           f"({wall:.1f} s, {rejected} filtered and replaced, spec {manifest['spec_hash']})")
+    if manifest["user_rejected"]:
+        print(f"{len(manifest['user_rejected'])} user shaders rejected (not in the dataset): "
+              + "; ".join(f"{pid}: {reason}" for pid, reason in manifest["user_rejected"].items()))
     return 0
 
 
@@ -202,13 +230,14 @@ def _add_shaders(sub) -> None:
     pp.set_defaults(func=_cmd_preview)
 
 
-def _user_folder(folder: Path, renderer):
-    """Validate a user shader folder, or a usage error when it is not a directory."""
+def _user_folder(folder: Path):
+    """Validate a user shader folder, each probe limited to :data:`PROBE_TIMEOUT_S`, or a usage
+    error when it is not a directory."""
     from .user_shaders import load_user_folder
 
     if not folder.is_dir():
         raise UsageError(f"shader folder {str(folder)!r} is not a directory")
-    return load_user_folder(folder, renderer)
+    return load_user_folder(folder, timeout=PROBE_TIMEOUT_S)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -230,10 +259,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .renderer import Renderer
     from .user_shaders import ShaderReport, validate_program
 
-    renderer = Renderer()
     if args.dir is not None:
-        reports = _user_folder(args.dir, renderer).reports
+        reports = _user_folder(args.dir).reports
     else:
+        renderer = Renderer()
         reports = []
         for program in library_programs(None, args.composed):
             reason, ms = validate_program(program, renderer)
@@ -257,7 +286,7 @@ def _cmd_preview(args: argparse.Namespace) -> int:
 
     renderer = Renderer()
     if args.dir is not None:
-        programs = _user_folder(args.dir, renderer).accepted
+        programs = _user_folder(args.dir).accepted
     else:
         programs = library_programs(args.families, args.composed)
     if not programs:

@@ -20,20 +20,23 @@ import json
 import multiprocessing as mp
 import os
 import queue
+import signal
 import socket
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, suppress
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from .files import TMP_MARK, atomic_open, atomic_write, remove_stale_temporaries, sha256_file
-from .render_process import default_workers, spawn_render_pool, start_pooled_render_process
+from .render_process import TASK_TIMEOUT_S, default_workers, spawn_render_pool, start_pooled_render_process
 from .sampling import ProgramTable
 from .spec import DatasetSpec
 
@@ -93,8 +96,7 @@ def _init_worker(table: ProgramTable, progress: mp.Queue, devices: mp.Queue, sof
 def render_shards(table: ProgramTable, renderer, shards: list[int],
                   on_images: Callable[[int], None] | None = None) -> list[dict]:
     """Render, encode and pack consecutive shards into tar bytes, in the process that owns
-    ``renderer`` (a pool worker or a Ray actor); the caller only writes them to disk, so
-    tarfile's per-member Python cost is spread over the renderers.
+    ``renderer`` (a pool worker or a Ray actor); the caller only writes them to disk.
 
     Rendering several shards together groups more images per program (fewer draws, each with
     more tiles); every sample is still a pure function of (spec, index), so each shard's bytes
@@ -110,39 +112,43 @@ def render_shards(table: ProgramTable, renderer, shards: list[int],
         One dict per shard: ``index``, ``tar`` (bytes), ``samples``, ``rejected``
         (program_id -> count) and ``renderer`` (:func:`~generator.context.gl_info`).
     """
-    import io
-
     from .context import gl_info
-    from .shard import encode_samples, render_samples, write_tar
+    from .shard import encode_samples, render_samples
+    from .tar import tar_archive
 
     spec = table.spec
     start, stop = spec.shard_range(shards[0]).start, spec.shard_range(shards[-1]).stop
     samples = render_samples(table, renderer, np.arange(start, stop), on_images=on_images)
+    records = encode_samples(table, samples)
     info = gl_info(renderer.ctx)
     results = []
     for k in shards:
         r = spec.shard_range(k)
-        part = samples.select(slice(r.start - start, r.stop - start))
-        tar = io.BytesIO()
-        write_tar(tar, encode_samples(table, part))
-        results.append({"index": k, "tar": tar.getvalue(), "samples": len(r),
-                        "rejected": dict(sorted(part.rejected.items())), "renderer": info})
+        part = slice(r.start - start, r.stop - start)
+        results.append({"index": k, "tar": tar_archive(records[part]), "samples": len(r),
+                        "rejected": dict(sorted(samples.select(part).rejected.items())), "renderer": info})
     return results
 
 
 def _render_task(shards: list[int]) -> list[dict]:
-    return render_shards(_worker["table"], _worker["renderer"], shards, on_images=_worker["progress"].put)
+    # Progress messages are (task's first shard, pid, images): the first, with 0 images, starts
+    # the parent's watchdog clock for this task and names the process to kill.
+    progress, pid = _worker["progress"], os.getpid()
+    progress.put((shards[0], pid, 0))
+    return render_shards(_worker["table"], _worker["renderer"], shards,
+                         on_images=lambda n: progress.put((shards[0], pid, n)))
 
 
 def plan_tasks(spec: DatasetSpec, table: ProgramTable, todo: list[int], workers: int) -> list[list[int]]:
     """Group consecutive shards into tasks of about ``IMAGES_PER_PROGRAM`` images per program,
-    at most ``TASK_BYTES`` of pixels, and enough tasks to keep every worker busy."""
+    at most ``TASK_BYTES`` of pixels, and enough tasks to keep every worker busy. The first
+    ``workers`` tasks (each worker's first) hold one shard, so the first shards land sooner."""
     per_task = IMAGES_PER_PROGRAM * len(table.program_ids)
     per_task = min(per_task, TASK_BYTES // (spec.width * spec.height * 3), -(-len(todo) * spec.images_per_shard // workers))
     n = max(1, per_task // spec.images_per_shard)
     tasks: list[list[int]] = []
     for k in todo:
-        if tasks and len(tasks[-1]) < n and tasks[-1][-1] == k - 1:
+        if len(tasks) > workers and len(tasks[-1]) < n and tasks[-1][-1] == k - 1:
             tasks[-1].append(k)
         else:
             tasks.append([k])
@@ -165,36 +171,86 @@ def _write_shard(out: Path, spec: DatasetSpec, result: dict) -> dict:
 
 
 # -- main side -------------------------------------------------------------------------------
-def run_pool(table: ProgramTable, todo: list[int], workers: int | None) -> Iterator[tuple[int, list[dict]]]:
+def run_pool(table: ProgramTable, todo: list[int], workers: int | None,
+             task_timeout: float | None = None) -> Iterator[tuple[int, list[dict]]]:
     """The local :data:`Runner`: a pool of ``workers`` spawned render processes (``None``:
     :func:`default_workers`; never more than ``len(todo)``), one EGL context each, GPUs shared
     round-robin.
+
+    Watchdog: a task (consecutive shards, :func:`plan_tasks`) running longer than
+    ``task_timeout`` seconds (``None``: no limit) gets its process killed; the pool is restarted
+    and the unfinished tasks rerun (same bytes: every sample is a pure function of (spec, index)).
+    A task past the limit a second time ends the job. Its shader is not rejected there: shards
+    already written were drawn from the full program table, so dropping a program mid-job would
+    break determinism; slow shaders are meant to be caught by the probe
+    (:func:`~.user_shaders.load_user_folder`).
 
     Yields ``(images, results)`` about every 0.2 s; closing the generator cancels the tasks not
     yet started and waits for the running ones.
 
     Raises:
-        JobError: a render process died.
+        JobError: a render process died, or a task ran past ``task_timeout`` twice.
     """
     workers = max(1, min(workers or default_workers(), len(todo)))
+    pending = {task[0]: task for task in plan_tasks(table.spec, table, todo, workers)}
+    late_once: set[int] = set()
+    while pending:
+        late = yield from _run_tasks(table, list(pending.values()), workers, task_timeout, pending)
+        if late is None:
+            return
+        task = pending[late]
+        what = f"shards {task[0]}..{task[-1]}" if len(task) > 1 else f"shard {task[0]}"
+        if late in late_once:
+            raise JobError(f"{what} ran longer than the task limit ({task_timeout:g} s) twice, its render process "
+                           "killed each time; finished shards are kept: find the slow shader with `unnatural "
+                           "shaders check`, or raise --task-timeout, and rerun with --resume")
+        late_once.add(late)
+        print(f"unnatural: {what} ran longer than the task limit ({task_timeout:g} s): its render process was "
+              "killed, restarting the render processes", file=sys.stderr)
+
+
+def _run_tasks(table: ProgramTable, tasks: list[list[int]], workers: int, task_timeout: float | None,
+               pending: dict[int, list[int]]) -> Iterator[tuple[int, list[dict]]]:
+    """One pool's life for :func:`run_pool`: runs ``tasks``, deletes each finished one from
+    ``pending`` (keyed by first shard) and returns ``None``, or the first shard of a task that
+    ran past ``task_timeout``, once its process is killed (the pool is then broken: shut down)."""
     pool, progress_q = spawn_render_pool(workers, _init_worker, table)
     with pool:
-        futures = {pool.submit(_render_task, task) for task in plan_tasks(table.spec, table, todo, workers)}
+        futures = {pool.submit(_render_task, task): task[0] for task in tasks}
+        started: dict[int, tuple[int, float]] = {}   # first shard -> (worker pid, monotonic start)
         try:
             while futures:
-                finished, futures = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
+                finished, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
                 images = 0
                 while True:
                     try:
-                        images += progress_q.get_nowait()
+                        first, pid, n = progress_q.get_nowait()
                     except queue.Empty:
                         break
-                yield images, [result for fut in finished for result in fut.result()]
+                    if first in pending:   # a finished task's last counts may come after its result
+                        started.setdefault(first, (pid, time.monotonic()))
+                    images += n
+                results = []
+                for fut in finished:
+                    first = futures.pop(fut)
+                    results += fut.result()
+                    started.pop(first, None)
+                    del pending[first]
+                yield images, results
+                late = next((first for first, (_, t0) in started.items()
+                             if task_timeout is not None and time.monotonic() - t0 > task_timeout), None)
+                if late is not None:
+                    # The draw call cannot be interrupted; killing the process breaks the pool,
+                    # whose shutdown then terminates the other workers too.
+                    with suppress(ProcessLookupError):
+                        os.kill(started[late][0], signal.SIGKILL)
+                    return late
         except BrokenProcessPool as exc:
             raise JobError(f"a render process died ({exc}); finished shards are kept: rerun with --resume") from exc
         finally:
             for fut in futures:
                 fut.cancel()
+    return None
 
 
 def _check_writable(out: Path) -> None:
@@ -222,6 +278,9 @@ def _manifest(spec: DatasetSpec, table: ProgramTable, shards: dict[int, dict], r
         "spec": spec.to_dict(),
         "spec_hash": spec.spec_hash,
         "programs_digest": table.programs_digest,
+        # User shaders left out by the probe, id -> reason: part of the program table (a probe
+        # past its time limit depends on the machine), so resume compares it.
+        "user_rejected": dict(sorted(table.user_rejected.items())),
         "classes": table.classes,
         "num_shards": spec.num_shards,
     }
@@ -264,6 +323,12 @@ def _verified_shards(out: Path, spec: DatasetSpec, table: ProgramTable,
             old = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise JobError(f"--resume: cannot read {path} ({exc}); delete it or choose another --out") from exc
+        before, rejected = old.get("user_rejected", {}), table.user_rejected
+        if set(before) != set(rejected):
+            changed = ", ".join(f"{pid} ({'rejected now: ' + rejected[pid] if pid in rejected else 'accepted now'})"
+                                for pid in sorted(set(before) ^ set(rejected)))
+            raise JobError(f"--resume: {path} was rendered with other user shaders rejected: {changed}; "
+                           "the program table differs, so choose another --out (or a longer --probe-timeout)")
         for key, now in (("spec_hash", spec.spec_hash), ("programs_digest", table.programs_digest)):
             if old.get(key) != now:
                 raise JobError(
@@ -302,6 +367,7 @@ def render_dataset(
     table: ProgramTable | None = None,
     part: tuple[int, int] | None = None,
     runner: Runner | None = None,
+    task_timeout: float | None = TASK_TIMEOUT_S,
 ) -> dict:
     """Render the shards of ``spec`` (all, or one part) into ``out_dir`` and return the manifest.
 
@@ -321,11 +387,14 @@ def render_dataset(
             (:func:`part_shards`) and write its part manifest instead of ``manifest.json``.
         runner: who renders (:data:`Runner`); ``None`` = :func:`run_pool`, the local processes.
             Called only when some shard is left to render.
+        task_timeout: the local pool's watchdog limit per task, in seconds (``None``: none;
+            see :func:`run_pool`); ignored with a ``runner``.
 
     Raises:
         ValueError: ``part`` out of range (N in 1..num_shards, I in 0..N-1).
         JobError: folder not writable, an existing dataset without ``resume``, a resume
-            against a different spec, or a renderer that died.
+            against a different spec or set of rejected user shaders, a renderer that died, or
+            a task past ``task_timeout`` twice.
     """
     out = Path(out_dir)
     wanted = range(spec.num_shards) if part is None else part_shards(spec.num_shards, part)
@@ -350,7 +419,7 @@ def render_dataset(
                desc=desc, disable=not progress, dynamic_ncols=True, smoothing=0.1)
     if todo:
         last_write = 0.0
-        with closing((runner or run_pool)(table, todo, workers)) as results:
+        with closing((runner or partial(run_pool, task_timeout=task_timeout))(table, todo, workers)) as results:
             try:
                 for images, finished in results:
                     bar.update(images)

@@ -10,10 +10,20 @@ fixed grid of pixels.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 SAMPLE_GRID = 16   # pixels per side the statistics look at (256 pixels per image)
+
+
+@lru_cache(maxsize=64)
+def _grid(height: int, width: int) -> np.ndarray:
+    """Byte offsets, in one ``(height, width, 3)`` image, of the channels of the sampled pixels
+    (at most SAMPLE_GRID rows x SAMPLE_GRID columns, evenly spaced, corners included)."""
+    rows = np.unique(np.linspace(0, height - 1, min(height, SAMPLE_GRID)).astype(np.intp))
+    cols = np.unique(np.linspace(0, width - 1, min(width, SAMPLE_GRID)).astype(np.intp))
+    return ((rows[:, None] * width + cols[None, :])[:, :, None] * 3 + np.arange(3)).ravel()
 
 
 @dataclass(frozen=True)
@@ -45,12 +55,18 @@ class QualityFilter:
         n, height, width = images.shape[:3]
         # Statistics on a grid of at most SAMPLE_GRID^2 pixels: exact enough to spot degenerate
         # images, and the filter then costs the same at 1024 px as at 32 px.
-        rows = np.unique(np.linspace(0, height - 1, min(height, SAMPLE_GRID)).astype(np.intp))
-        cols = np.unique(np.linspace(0, width - 1, min(width, SAMPLE_GRID)).astype(np.intp))
-        flat = images[:, rows][:, :, cols].reshape(n, -1, 3)
-        std = flat.reshape(n, -1).std(axis=1, dtype=np.float32)
-        median = np.median(flat, axis=1).astype(np.int16)[:, None, :]
-        same = (np.abs(flat.astype(np.int16) - median).max(axis=2) <= self.colour_tolerance).mean(axis=1)
+        flat = np.take(images.reshape(n, -1), _grid(height, width), axis=1)     # (n, P*3)
+        std = flat.std(axis=1, dtype=np.float32)
+        # Per-channel median (np.median's, truncated to an integer) from sorted channels: a
+        # stable sort of uint8 is a radix sort, ~5x faster than np.median's partition here.
+        channels = np.ascontiguousarray(flat.reshape(n, -1, 3).transpose(0, 2, 1))   # (n, 3, P)
+        pixels = channels.shape[2]
+        ordered = np.sort(channels, axis=2, kind="stable")
+        median = (ordered[:, :, (pixels - 1) // 2].astype(np.int16) + ordered[:, :, pixels // 2]) // 2
+        # "Same colour": every channel within colour_tolerance of the median, as uint8 bounds.
+        low = np.clip(median - self.colour_tolerance, 0, 255).astype(np.uint8)[:, :, None]
+        high = np.clip(median + self.colour_tolerance, 0, 255).astype(np.uint8)[:, :, None]
+        same = np.count_nonzero(((channels >= low) & (channels <= high)).all(axis=1), axis=1) / pixels
         out = np.full(n, "", dtype=object)
         out[same > self.max_one_colour] = "one_colour"
         out[std < self.min_std] = "constant"

@@ -57,7 +57,8 @@ def start_render_process(parent: int | None, device: int | None, software_thread
 
 def spawn_render_pool(workers: int, initializer: Callable, *args) -> tuple[ProcessPoolExecutor, mp.Queue]:
     """A pool of ``workers`` spawned render processes, NVIDIA GPUs shared round-robin, and the
-    queue its workers report rendered-image counts on.
+    queue its workers report rendered-image counts on. ``devices`` holds one
+    ``(program offset, EGL device or None)`` per worker.
 
     Each worker runs ``initializer(*args, progress, devices, software_threads, parent)``, which
     should call :func:`start_pooled_render_process` with the last three.
@@ -68,8 +69,7 @@ def spawn_render_pool(workers: int, initializer: Callable, *args) -> tuple[Proce
     progress, devices = ctx.Queue(), ctx.Queue()
     gpus = [egl for egl, _ in cuda_egl_devices()]
     for i in range(workers):
-        if gpus:
-            devices.put(gpus[i % len(gpus)])
+        devices.put((i / workers, gpus[i % len(gpus)] if gpus else None))
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=initializer,
                                initargs=(*args, progress, devices, not gpus, os.getpid()))
     return pool, progress
@@ -77,9 +77,129 @@ def spawn_render_pool(workers: int, initializer: Callable, *args) -> tuple[Proce
 
 def start_pooled_render_process(devices: mp.Queue, software_threads: bool, parent: int):
     """:func:`start_render_process` in a worker of :func:`spawn_render_pool`, on the next GPU
-    of ``devices`` (the default device when none is left)."""
+    of ``devices`` (the default device when none is left), its renderer's
+    ``program_offset`` set to this worker's share (worker i of n starts at i/n of the programs
+    of each batch, so that with a cold shader cache the workers compile different programs
+    first and find the others in Mesa's disk cache)."""
     try:
-        device = devices.get_nowait()
+        offset, device = devices.get_nowait()
     except queue.Empty:
-        device = None
-    return start_render_process(parent, device, software_threads)
+        offset, device = 0.0, None
+    renderer = start_render_process(parent, device, software_threads)
+    renderer.program_offset = offset
+    return renderer
+
+
+# Watchdog limits, in seconds. One user shader's probe (user_shaders: compile + 9 draws at 64x64):
+# a shader within user_shaders.MAX_MS_PER_PROBE needs under 1 s even with a slow 200 ms compile;
+# 30 s leaves room for a machine loaded many times over, and past it the shader is hopeless.
+PROBE_TIMEOUT_S = 30.0
+# One task of the offline job (job.plan_tasks): at most job.TASK_BYTES of pixels (~90 Mpixel, under
+# a minute on one llvmpipe core for the library's shaders) plus 60-200 ms per program compiled;
+# 10 minutes leaves a loaded machine a wide margin, as the server's render_timeout (120 s) does
+# its far smaller chunks.
+TASK_TIMEOUT_S = 600.0
+# Spawn + imports + EGL context, before a watched process takes its first call (as the server's
+# pool allows its processes, server/pool.py START_TIMEOUT_S).
+START_TIMEOUT_S = 120.0
+
+
+class RenderTimeout(RuntimeError):
+    """A call ran past its watchdog limit; its render process was killed (and restarts on the
+    next call)."""
+
+
+def _serve_calls(conn, parent: int, software_threads: bool) -> None:
+    # A watched process: one renderer; (function, args) in, ("ok", result) or ("error", text) out.
+    try:
+        renderer = start_render_process(parent, None, software_threads)
+        conn.send(("ready", None))
+    except Exception as exc:  # tell the parent why this process cannot render, then exit
+        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        return
+    while True:
+        try:
+            fn, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply = ("ok", fn(renderer, *args))
+        except Exception as exc:  # the call failed, the process is fine: tell the parent why
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        conn.send(reply)
+
+
+class WatchedRenderProcess:
+    """One spawned render process whose calls have a time limit: the offline counterpart of the
+    server pool's watchdog (:mod:`unnatural.server.pool`), for work that may hang in the driver
+    (a user shader with a huge loop), where no Python-level interrupt reaches the draw call.
+
+    The process starts on the first :meth:`call` and again after a timeout; use as a context
+    manager (or call :meth:`close`) so it never outlives its caller.
+    """
+
+    def __init__(self) -> None:
+        self._ctx = mp.get_context("spawn")
+        self._process: mp.process.BaseProcess | None = None
+        self._conn = None
+
+    @property
+    def pid(self) -> int | None:
+        """The running process's pid, ``None`` when none is running."""
+        return self._process.pid if self._process is not None else None
+
+    def _start(self) -> None:
+        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
+        # Not a daemon: a daemonic process may not start children, and close() reaps this one.
+        self._process = self._ctx.Process(target=_serve_calls, name="unnatural-watched-render",
+                                          args=(child_conn, os.getpid(), True))
+        self._process.start()
+        child_conn.close()  # the child's end lives in the child only: its exit gives us EOF
+        self._conn = parent_conn
+        kind, value = self._receive(START_TIMEOUT_S, "start")
+        if kind != "ready":
+            self.close()
+            raise RuntimeError(f"render process failed to start: {value}")
+
+    def _receive(self, timeout: float, what: str) -> tuple[str, object]:
+        try:
+            if self._conn.poll(timeout):
+                return self._conn.recv()
+        except (EOFError, OSError):
+            self.close()
+            raise RuntimeError(f"the render process exited during its {what}") from None
+        self.close()
+        raise RenderTimeout(f"{what} ran longer than {timeout:g} s; its render process was killed")
+
+    def call(self, fn: Callable, *args, timeout: float):
+        """``fn(renderer, *args)`` in the process, waiting at most ``timeout`` seconds (process
+        start not included). ``fn`` and ``args`` must pickle (a module-level function).
+
+        Raises:
+            RenderTimeout: no answer within ``timeout``; the process was killed.
+            RuntimeError: ``fn`` raised (the message holds its type and text), or the process
+                failed to start or died.
+        """
+        if self._process is None:
+            self._start()
+        self._conn.send((fn, args))
+        kind, value = self._receive(timeout, "call")
+        if kind != "ok":
+            raise RuntimeError(value)
+        return value
+
+    def close(self) -> None:
+        """Kill the process (if any) and wait for it: it holds no state worth a graceful exit."""
+        process, self._process = self._process, None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if process is not None:
+            process.kill()
+            process.join()
+
+    def __enter__(self) -> "WatchedRenderProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -46,6 +46,10 @@ class Renderer:
             2048 keeps a readback at 16 MiB while holding 4096 tiles of 32x32; must be at
             least MAX_SIZE (1024) so one image always fits.
         cache_size: compiled programs kept (least recently used are released).
+
+    Attributes:
+        program_offset: where in ``[0, 1)`` of a batch's programs this renderer starts
+            (:func:`~.shard.render_samples`); pooled renderers get different offsets.
     """
 
     def __init__(self, ctx: moderngl.Context | None = None, max_atlas: int = 2048, cache_size: int = 512):
@@ -54,6 +58,7 @@ class Renderer:
         self.ctx = ctx or create_context()
         self.max_atlas = max_atlas
         self.cache_size = cache_size
+        self.program_offset = 0.0
         self._programs: OrderedDict[str, tuple[moderngl.Program, moderngl.VertexArray]] = OrderedDict()
         self._fbo: moderngl.Framebuffer | None = None
         self._corners = self.ctx.buffer(np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4").tobytes())
@@ -164,11 +169,17 @@ class Renderer:
             self._instances.write(data)
             vao.render(moderngl.TRIANGLE_STRIP, instances=count)
             raw = np.frombuffer(fbo.read(viewport=(0, 0, atlas_w, atlas_h), components=4), dtype=np.uint8)
-            # (rows, pitch_h, cols, pitch_w, 4) -> tiles; flip each tile's rows to top-first.
-            grid = raw.reshape(rows, pitch_h, cols, pitch_w, 4)[:, height - 1::-1, :, :width]
-            tiles = grid.transpose(0, 2, 1, 3, 4).reshape(rows * cols, height, width, 4)[:count]
-            out[start:start + count] = tiles[..., :3]
-            nonfinite[start:start + count] = (tiles[..., 3] == 0).mean(axis=(1, 2))
+            # (rows, pitch_h, cols, pitch_w, 4) -> (rows, cols, H, W, 4) tiles, each tile's rows
+            # flipped to top-first; a view: RGB is copied once, straight into ``out``.
+            grid = raw.reshape(rows, pitch_h, cols, pitch_w, 4)[:, height - 1::-1, :, :width].transpose(0, 2, 1, 3, 4)
+            full, rest = divmod(count, cols)
+            block = out[start:start + full * cols].reshape(full, cols, height, width, 3)
+            block[...] = grid[:full, ..., :3]
+            if rest:
+                out[start + full * cols:start + count] = grid[full, :rest, ..., :3]
+            # Alpha 0 marks a NaN/Inf pixel (the fragment shader's check).
+            blank = np.count_nonzero(grid[..., 3] == 0, axis=(2, 3)).reshape(-1)[:count]
+            nonfinite[start:start + count] = blank / (height * width)
             start += count
         return out, nonfinite
 

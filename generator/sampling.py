@@ -85,15 +85,24 @@ class ProgramTable:
     appearance (``cls`` keeps its meaning: the program's family); ``fitted_classes`` lists the
     names of the fitted (teacher) classes, ``None`` for a plain spec.
 
+    ``probe_timeout``: seconds each user shader's probe may take (``None``: no limit; see
+    :func:`~.user_shaders.load_user_folder`). A shader past it is rejected, so the accepted set,
+    hence the table and every sample drawn from it, can depend on the machine's speed: the
+    rejected user shaders are kept in ``user_rejected`` (program id -> reason) for the manifest,
+    and ``programs_digest`` covers the accepted ones, so a resume on a table that probed
+    differently is refused.
+
     Raises:
         SpecError/ValueError: from the spec, or when ``user_dir`` yields no usable shader (or,
             fitted, lacks a shader the section names).
     """
 
-    def __init__(self, spec: DatasetSpec):
+    def __init__(self, spec: DatasetSpec, probe_timeout: float | None = None):
         from unnatural.shaders import family_names
 
         self.spec = spec
+        self.probe_timeout = probe_timeout
+        self.user_rejected: dict[str, str] = {}
         self.classes: list[str] = list(family_names()) + [COMPOSED]
         self.fitted_classes: list[str] | None = None
         self._sources: dict[str, ProgramSource] = {}
@@ -113,9 +122,7 @@ class ProgramTable:
                 classes.append(self.classes.index(COMPOSED))
         user_w = spec.mix.get(USER, 0.0)
         if user_w > 0:
-            from .user_shaders import load_user_folder
-
-            accepted = load_user_folder(spec.user_dir).accepted
+            accepted = self._load_user_folder()
             if not accepted:
                 raise ValueError(f"user_dir {spec.user_dir!r} has no usable shader (run `unnatural shaders check DIR`)")
             for prog in accepted:
@@ -138,13 +145,12 @@ class ProgramTable:
         ids = list(dict.fromkeys(p["program"] for _, p in entries))
         users = [pid for pid in ids if pid.startswith(USER_ID_PREFIX)]
         if users:
-            from .user_shaders import load_user_folder
-
-            accepted = {prog.program_id: prog for prog in load_user_folder(spec.user_dir).accepted}
+            accepted = {prog.program_id: prog for prog in self._load_user_folder()}
             missing = [pid for pid in users if pid not in accepted]
             if missing:
+                why = self.user_rejected.get(missing[0], "run `unnatural shaders check DIR`")
                 raise ValueError(f"fitted program {missing[0]!r} is not an accepted shader of user_dir "
-                                 f"{spec.user_dir!r} (run `unnatural shaders check DIR`)")
+                                 f"{spec.user_dir!r} ({why})")
             self._sources.update((pid, accepted[pid]) for pid in users)
         families = set(family_names())
         classes = []
@@ -174,6 +180,14 @@ class ProgramTable:
         self._std = np.array([p["std"] for _, p in entries], dtype=np.float64)
         self._low = ndtr((0.0 - self._mean) / self._std)    # Phi at the truncation bounds
         self._high = ndtr((1.0 - self._mean) / self._std)
+
+    def _load_user_folder(self) -> list[ProgramSource]:
+        """The accepted shaders of ``spec.user_dir``; records the rejected ones' reasons."""
+        from .user_shaders import load_user_folder
+
+        folder = load_user_folder(self.spec.user_dir, timeout=self.probe_timeout)
+        self.user_rejected = {r.program_id: r.reason for r in folder.reports if r.status != "ok"}
+        return folder.accepted
 
     def composed_seed(self, j: int) -> int:
         """Composer seed of the spec's ``j``-th composed program (spread by the spec seed)."""

@@ -3,24 +3,25 @@
 Shard ``k`` of a spec holds samples ``k*n .. k*n+n-1``. Its bytes are a pure function of
 (spec, k) on a given renderer: samples are drawn by :mod:`unnatural.generator.sampling`, rejected
 images are replaced by deterministic re-draws, members are written in index order with a fixed
-mtime, owner and mode through webdataset's ``TarWriter``.
+mtime, owner and mode by :mod:`unnatural.generator.tar` (the bytes webdataset's ``TarWriter``
+writes).
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable
+from typing import Callable
 
 import numpy as np
 
 from .encoders import make_encoder
+from .metadata import metadata_json
 from .quality import QualityFilter
 from .renderer import Renderer, ShaderCompileError
 from .sampling import ProgramTable
+from .tar import Records
 
 MAX_ATTEMPTS = 8          # replacement rounds; the last round's images are kept as they are
-TAR_MTIME = 0           # fixed member mtime (an int: a float forces a PAX header per member)
 KEY_DIGITS = 10           # sample keys are zero-padded indices: up to 10**10 samples, no dots
 
 
@@ -97,7 +98,8 @@ def render_samples(
 
     Rejected images (filter reasons or a program that fails to compile on this driver) are
     re-drawn with ``attempt + 1``: a pure function of (spec, index), so every renderer that
-    rejects the same images produces the same dataset. ``on_images(n)`` reports progress.
+    rejects the same images produces the same dataset. Programs are rendered from
+    ``renderer.program_offset`` on, round the list. ``on_images(n)`` reports progress.
     """
     spec = table.spec
     indices = np.asarray(indices, dtype=np.int64)
@@ -116,7 +118,10 @@ def render_samples(
         draw = table.draw(indices[pending], attempt)
         retry = []
         last = attempt == MAX_ATTEMPTS - 1
-        for prog in np.unique(draw.program):
+        programs = np.unique(draw.program)
+        # Start at the renderer's offset: the output does not depend on the order, and pooled
+        # renderers with a cold shader cache then compile different programs first.
+        for prog in np.roll(programs, -int(len(programs) * renderer.program_offset)):
             sel = np.flatnonzero(draw.program == prog)
             pos = pending[sel]
             try:
@@ -147,77 +152,23 @@ def render_samples(
     return out
 
 
-def encode_samples(table: ProgramTable, samples: ShardSamples) -> list[dict]:
-    """WebDataset records of ``samples`` in index order: ``{"__key__", <format>, "json", "cls"}``.
+def encode_samples(table: ProgramTable, samples: ShardSamples) -> Records:
+    """WebDataset records of ``samples`` in index order, fields ``<format>``, ``json``, ``cls``.
 
-    ``<format>`` holds the encoded image, ``json`` the metadata (spec hash, program id, family,
-    class, time, params, index, attempt; for a fitted spec also ``fitted_class``, the index of the
-    teacher class the sample was drawn for, and ``fitted_class_name``), ``cls`` the class index
-    (the program's family) as text; all values are bytes.
+    ``<format>`` holds the encoded image, ``json`` the metadata (:func:`~.metadata.metadata_json`:
+    spec hash, program id, family, class, time, params, index, attempt; for a fitted spec also
+    ``fitted_class``, the index of the teacher class the sample was drawn for, and
+    ``fitted_class_name``), ``cls`` the class index (the program's family) as text; keys are
+    :func:`sample_key` of the indices. Every field is computed for the whole batch at once.
     """
     spec = table.spec
-    encode = make_encoder(spec.format, spec.quality)
-    spec_hash = spec.spec_hash
-    records = []
-    for j, index in enumerate(samples.indices.tolist()):
-        prog = int(samples.program[j])
-        meta = {
-            "index": index,
-            "spec_hash": spec_hash,
-            "program_id": table.program_ids[prog],
-            "family": table.family(prog),
-            "cls": int(table.cls[prog]),
-            "time": float(samples.time[j]),
-            "params": samples.params[j].tolist(),
-            "attempt": int(samples.attempt[j]),
-        }
-        if table.fitted_classes is not None:
-            target = int(samples.target[j])
-            meta["fitted_class"] = target
-            meta["fitted_class_name"] = table.fitted_classes[target]
-        records.append({
-            "__key__": sample_key(index),
-            spec.format: encode(samples.images[j]),
-            "json": json.dumps(meta, sort_keys=True).encode(),
-            "cls": str(meta["cls"]).encode(),
-        })
-    return records
-
-
-def write_tar(fileobj: BinaryIO, records: list[dict]) -> None:
-    """Write records as a WebDataset tar through webdataset's ``TarWriter`` to ``fileobj``
-    (anything with ``write``): members of a sample adjacent, names sorted, fixed mtime/owner."""
-    import webdataset as wds  # imports torch (~2 s): only where a tar is written
-
-    with wds.TarWriter(fileobj, encoder=False, mtime=TAR_MTIME) as writer:
-        for record in records:
-            writer.write(record)
-
-
-def tar_members(records: list[dict]) -> bytes:
-    """The tar members :func:`write_tar` writes for ``records``, without the end-of-archive.
-
-    Members are self-contained 512-byte-aligned blocks, so the members of consecutive chunks of
-    a shard, concatenated and closed by :func:`tar_end`, are byte for byte :func:`write_tar` of
-    the whole shard: this is how a shard streams while it renders.
-    """
-    import io
-
-    import webdataset as wds
-
-    buf = io.BytesIO()
-    writer = wds.TarWriter(buf, encoder=False, mtime=TAR_MTIME)
-    for record in records:
-        writer.write(record)
-    members = writer.tarstream.offset  # bytes of headers + padded data written so far
-    writer.close()
-    return buf.getvalue()[:members]
-
-
-def tar_end(length: int) -> bytes:
-    """End-of-archive after ``length`` bytes of members, as Python's ``tarfile`` writes it: two
-    zero blocks, then zeros up to a multiple of the 10240-byte record (POSIX ustar blocking)."""
-    import tarfile
-
-    end = length + 2 * tarfile.BLOCKSIZE
-    return bytes(2 * tarfile.BLOCKSIZE + (-end) % tarfile.RECORDSIZE)
+    cls_text = [str(c).encode() for c in table.cls.tolist()]
+    return Records(
+        keys=[sample_key(index) for index in samples.indices.tolist()],
+        fields={
+            spec.format: make_encoder(spec.format, spec.quality)(samples.images),
+            "json": metadata_json(table, samples.indices, samples.program, samples.time, samples.params,
+                                  samples.attempt, samples.target),
+            "cls": [cls_text[prog] for prog in samples.program.tolist()],
+        },
+    )

@@ -7,7 +7,9 @@ Shadertoy user expects (:func:`shadertoy_body`): a standalone ``void main()`` wr
 ``common.glsl`` in the folder (Shadertoy's "Common" tab) is prepended to every shader. Files
 are rejected, with a reason, when they sample a texture (``iChannel*`` or any sampler:
 Shaders21k's single-pass, no-texture rule), lack ``mainImage``, fail to compile, render
-NaN/Inf or near-constant probe images, or are too slow. Rejected files never reach a dataset.
+NaN/Inf or near-constant probe images, or are too slow; with a probe time limit (the offline
+``render`` always sets one), a probe that runs past it gets its render process killed and
+restarted, and the file is rejected as timed out. Rejected files never reach a dataset.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import numpy as np
 
 from .program import N_PARAMS, ProgramSource
 from .quality import QualityFilter
+from .render_process import RenderTimeout, WatchedRenderProcess
 from .renderer import Renderer, ShaderCompileError
 
 EXTENSIONS = (".glsl", ".frag")
@@ -161,11 +164,22 @@ def shadertoy_body(source: str, common: str = "") -> tuple[str, str]:
     return body, ""
 
 
-def load_user_folder(folder: str | Path, renderer: Renderer | None = None) -> UserFolder:
+def load_user_folder(folder: str | Path, renderer: Renderer | None = None,
+                     timeout: float | None = None) -> UserFolder:
     """Read, compile and probe every shader file in ``folder`` (not recursive, sorted by name).
+
+    Args:
+        folder: the shader folder.
+        renderer: probes run on it, in this process (``None``: one is created when needed).
+            Ignored when ``timeout`` is set.
+        timeout: seconds one shader's probe may take (:data:`~.render_process.PROBE_TIMEOUT_S`
+            is a sensible limit); ``None``: no limit. With a limit, probes run in a spawned render process
+            (:class:`~.render_process.WatchedRenderProcess`) that is killed past it, and the
+            shader is rejected as timed out; the next probe gets a fresh process.
 
     Raises:
         FileNotFoundError / NotADirectoryError: ``folder`` is missing or not a folder.
+        RuntimeError: with ``timeout``, the render process could not start (no GL).
     """
     folder = Path(folder)
     if not folder.exists():
@@ -182,21 +196,39 @@ def load_user_folder(folder: str | Path, renderer: Renderer | None = None) -> Us
             common_error = f"{COMMON_FILE} is unreadable ({exc})"
     files = sorted(p for p in folder.iterdir()
                    if p.suffix.lower() in EXTENSIONS and p.is_file() and p.name != COMMON_FILE)
-    for path in files:
-        program_id = f"user/{path.name}"
-        try:
-            source = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            result.reports.append(ShaderReport(str(path), program_id, "rejected", f"unreadable ({exc})"))
-            continue
-        ms = None
-        body, reason = shadertoy_body(source, common)
-        reason = common_error or reason
-        if not reason:
-            program = ProgramSource(program_id, f"user:{path.name}", body, library=False)
-            renderer = renderer or Renderer()
-            reason, ms = validate_program(program, renderer)
+    with WatchedRenderProcess() as watched:
+        for path in files:
+            program_id = f"user/{path.name}"
+            try:
+                source = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                result.reports.append(ShaderReport(str(path), program_id, "rejected", f"unreadable ({exc})"))
+                continue
+            ms = None
+            body, reason = shadertoy_body(source, common)
+            reason = common_error or reason
             if not reason:
-                result.accepted.append(program)
-        result.reports.append(ShaderReport(str(path), program_id, "rejected" if reason else "ok", reason, ms))
+                program = ProgramSource(program_id, f"user:{path.name}", body, library=False)
+                if timeout is None:
+                    renderer = renderer or Renderer()
+                    reason, ms = validate_program(program, renderer)
+                else:
+                    reason, ms = _watched_probe(watched, program, timeout)
+                if not reason:
+                    result.accepted.append(program)
+            result.reports.append(ShaderReport(str(path), program_id, "rejected" if reason else "ok", reason, ms))
     return result
+
+
+def _probe(renderer: Renderer, program: ProgramSource) -> tuple[str, float | None]:
+    # WatchedRenderProcess passes its renderer first.
+    return validate_program(program, renderer)
+
+
+def _watched_probe(watched: WatchedRenderProcess, program: ProgramSource, timeout: float) -> tuple[str, float | None]:
+    """:func:`validate_program` in ``watched``'s process, a timeout turned into a rejection reason."""
+    try:
+        return watched.call(_probe, program, timeout=timeout)
+    except RenderTimeout:
+        return (f"timed out: the probe ({PROBES + 1} images at {PROBE_SIZE[0]}x{PROBE_SIZE[1]}) ran longer than "
+                f"{timeout:g} s; its render process was killed"), None

@@ -8,14 +8,18 @@ one router per concern in :mod:`unnatural.server.routes`:
   demand and streamed while it renders; its bytes equal the shard ``unnatural render`` writes.
 * ``GET /stream?seed=&size=&format=&families=&start=``: one endless tar, from sample ``start``.
 * ``GET|POST /datasets``, ``GET /datasets/{name}``: the registered specs and their brace URLs.
-* ``GET /shaders``, ``GET /preview.png``, ``GET /``: catalogue, contact sheets, HTML gallery.
+* ``GET /shaders``, ``GET /preview.png``: catalogue, contact sheets.
+* ``GET /``, ``POST /session``: the HTML gallery, and its sign-in form when there is a token.
 * ``GET /healthz``, ``GET /readyz``, ``GET /metrics``: operations.
-* ``GET /openapi.json``, ``GET /docs``: FastAPI's schema and its interactive page.
+* ``GET /openapi.json``, ``GET /docs``: the schema (every status, body and media type; see
+  :mod:`unnatural.server.schemas`) and its interactive page.
 
-Errors: 401 without the bearer token (when one is set), 404 for an unknown dataset or shard,
-409 for a name registered with another spec, 422 with ``{"detail": [{"loc", "msg", ...}]}``
-naming the field and the allowed range, 429 past ``max_streams`` and 503 while no render
-process is ready (both with ``Retry-After``), 500 when the first chunk of a body fails. A
+Errors: 401 without the bearer token or session cookie (when a token is set; checked before a
+body is read), 404 for an unknown dataset or shard, 409 for a name registered with another
+spec, 413 for a body above ``max_body_bytes``, 422 with ``{"detail": [{"loc", "msg", ...}]}``
+naming the field and the allowed range, 429 past ``max_streams`` (shards, streams and previews
+together) and 503 while no render process is ready (both with ``Retry-After``), 500 when the
+first chunk of a body fails. A
 render failure after the first bytes went out (the watchdog killed a hung render) aborts the
 connection, so the client sees a truncated transfer and can retry: shards are deterministic.
 """
@@ -27,9 +31,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from .auth import require_token
-from .routes import catalogue, datasets, operations
+from . import errors
+from .auth import BodyGuard, require_token
+from .routes import browser, catalogue, datasets, operations
+from .schemas import responses
 from .settings import ServerSettings
 from .state import ServerState
 
@@ -40,7 +47,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     says when they are done); on shutdown, stop preparing and close the pool."""
     state: ServerState = app.state.server
     await state.pool.start()
-    warmup = [asyncio.create_task(state.prepare(d)) for d in state.registry]
+    warmup = [asyncio.create_task(state.prepare_config(d)) for d in state.registry]
     try:
         yield
     finally:
@@ -60,11 +67,16 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """
     app = FastAPI(title="unnatural", summary="Procedural GLSL images as WebDataset shards and streams",
                   version="0.1.0", lifespan=lifespan)
-    app.state.server = ServerState(settings if settings is not None else ServerSettings.from_env())
+    app.state.server = state = ServerState(settings if settings is not None else ServerSettings.from_env())
+    errors.install(app)
     app.include_router(operations.probes)                    # probes carry no token
+    app.include_router(browser.router)                       # checks the token itself: a form, not a 401 body
     protected = [Depends(require_token)]
     for router in (operations.router, catalogue.router, datasets.router):
-        app.include_router(router, dependencies=protected)
+        app.include_router(router, dependencies=protected, responses=responses(401))
+    app.add_middleware(BodyGuard, state=state)
+    hosts = [h.strip() for h in state.settings.allowed_hosts.split(",") if h.strip()]
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)   # outermost: a bad Host gets 400 first
     return app
 
 

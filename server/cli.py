@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from unnatural.generator.args import UsageError, int_arg
-from unnatural.generator.spec import MAX_SIZE, MIN_SIZE
+from unnatural.generator.spec import MAX_COMPOSED_PROGRAMS, MAX_IMAGES, MAX_SIZE, MIN_SIZE
 
 
 def add_commands(sub) -> None:
@@ -35,6 +35,18 @@ def add_commands(sub) -> None:
                    default=10_000, help="largest images_per_shard of a spec (default 10000)")
     p.add_argument("--max-streams", type=int_arg("--max-streams", 1, 10_000), default=32,
                    help="concurrent shard/stream responses; more get 429 + Retry-After (default 32)")
+    p.add_argument("--max-images", type=int_arg("--max-images", 1, MAX_IMAGES), default=100_000_000,
+                   help="largest images of a spec (default 100000000)")
+    p.add_argument("--max-composed-programs", type=int_arg("--max-composed-programs", 0, MAX_COMPOSED_PROGRAMS),
+                   default=64, help="largest composed_programs of a spec sent over HTTP; each is compiled in "
+                                    "every render process (default 64)")
+    p.add_argument("--max-body-bytes", type=int_arg("--max-body-bytes", 1024, 1 << 30), default=1 << 20,
+                   help="largest request body; larger ones get 413 unread (default 1048576)")
+    p.add_argument("--public-url", default=None, metavar="URL",
+                   help="base URL of the brace URLs handed out, e.g. https://data.example.com (default: the URL "
+                        "each request came to, so set it when clients can choose the Host header)")
+    p.add_argument("--allowed-hosts", default="*", metavar="HOSTS",
+                   help="comma list of Host header values to answer, others get 400 (default '*': any)")
     p.add_argument("--render-timeout", type=int_arg("--render-timeout", 1, 86_400), default=120,
                    help="seconds one render job may take before the watchdog restarts its process (default 120)")
     p.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info",
@@ -51,7 +63,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         settings = ServerSettings(workers=args.workers, config=args.config, token=load_token(args.token_file),
                                   max_size=args.max_size, max_images_per_shard=args.max_images_per_shard,
-                                  max_streams=args.max_streams, render_timeout=float(args.render_timeout))
+                                  max_streams=args.max_streams, render_timeout=float(args.render_timeout),
+                                  max_images=args.max_images, max_composed_programs=args.max_composed_programs,
+                                  max_body_bytes=args.max_body_bytes, public_url=args.public_url,
+                                  allowed_hosts=args.allowed_hosts)
         serve(settings, args.host, args.port, args.log_level)
     except SettingsError as exc:
         raise UsageError(str(exc)) from None

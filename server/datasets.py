@@ -108,6 +108,10 @@ class DatasetRegistry:
         self._datasets[spec.name] = dataset = Dataset(spec, source)
         return dataset, True
 
+    def remove(self, name: str) -> None:
+        """Forget a dataset (one that could not be prepared); no-op for an unknown name."""
+        self._datasets.pop(name, None)
+
 
 def load_config(path: Path, settings: ServerSettings) -> list[DatasetSpec]:
     """Specs of a YAML/JSON config file: ``{"datasets": [spec, ...]}`` or a bare list of specs.

@@ -1,5 +1,6 @@
 """``GET /``: one static HTML page (no JavaScript) with the shader families, their preview
-contact sheets, and the registered datasets with their brace URLs."""
+contact sheets, and the registered datasets with their brace URLs; and the sign-in form shown
+instead when the server has a token and the browser no session."""
 from __future__ import annotations
 
 from html import escape
@@ -16,6 +17,7 @@ table { border-collapse: collapse; width: 100%; margin: 1rem 0 2rem; }
 th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #ddd; vertical-align: middle; }
 th { background: #eee; } code { font-size: 13px; word-break: break-all; }
 img { image-rendering: pixelated; display: block; }
+.error { color: #a00; }
 """
 
 
@@ -30,7 +32,7 @@ def gallery_html(families: list[dict], composed: dict, datasets: list[dict], aut
         families: ``[{"cls", "name", "summary", "params"}]`` in class order (``GET /shaders``).
         composed: the composed-program entry of ``GET /shaders``.
         datasets: ``GET /datasets/{name}`` bodies.
-        auth: the server wants a bearer token (said on the page, since ``<img>`` cannot send it).
+        auth: the server wants a token (the page says so; this browser has a session cookie).
     """
     rows = []
     for f in families + [{"cls": composed["cls"], "name": composed["name"], "summary": composed["summary"],
@@ -48,12 +50,9 @@ def gallery_html(families: list[dict], composed: dict, datasets: list[dict], aut
                     f"<th>brace URL (webdataset)</th></tr>{ds_rows}</table>")
     else:
         ds_table = "<p>No datasets registered: start the server with <code>--config</code> or <code>POST /datasets</code>.</p>"
-    note = ("<p><b>This server requires a bearer token</b> on every endpoint but /healthz and /readyz.</p>"
-            if auth else "")
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>unnatural</title><style>{_STYLE}</style></head>
-<body>
-<h1>unnatural</h1>
+    note = ("<p><b>This server requires a bearer token</b> on every endpoint but /healthz and /readyz; "
+            "this browser holds a session cookie for it.</p>" if auth else "")
+    return _page(f"""<h1>unnatural</h1>
 <p class="sub">Procedural GLSL images for data-free knowledge distillation, rendered on demand.</p>
 {note}
 <h2>Datasets</h2>
@@ -63,6 +62,27 @@ Catalogue as JSON: <a href="shaders">/shaders</a>. Metrics: <a href="metrics">/m
 <h2>Shader families</h2>
 <table><tr><th>class</th><th>family</th><th>{PREVIEW_COLUMNS} draws at {PREVIEW_SIZE} px</th></tr>
 {''.join(rows)}
-</table>
+</table>""")
+
+
+def sign_in_html(error: str | None = None) -> str:
+    """The sign-in page: a form that posts the token to ``session`` (a relative URL, so the
+    page works under a path prefix too); ``error`` is said above it."""
+    problem = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    return _page(f"""<h1>unnatural</h1>
+<p class="sub">This server requires a token. Sign in to see the gallery: the browser gets a session cookie
+(HttpOnly, SameSite=Strict), so the token never appears in a URL or a log.</p>
+{problem}
+<form method="post" action="session">
+<label>Token <input type="password" name="token" autocomplete="current-password" required autofocus></label>
+<button type="submit">Sign in</button>
+</form>""")
+
+
+def _page(body: str) -> str:
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>unnatural</title><style>{_STYLE}</style></head>
+<body>
+{body}
 </body></html>
 """

@@ -12,8 +12,11 @@ at most ``prefetch`` jobs outstanding (see :mod:`unnatural.server.streaming`), s
 Watchdog: a job that runs longer than ``render_timeout`` seconds (a shader that hangs the
 driver) gets its process killed and restarted; the job fails with :class:`RenderTimeout` and
 the response that asked for it ends with an error (see :mod:`unnatural.server.app`). A process that dies
-is restarted the same way. A cancelled job (its client went away) is skipped if it has not
-started, and its result is dropped if it has: a job is one chunk, well under a second.
+is restarted the same way, whether it was running a job (which fails with :class:`WorkerDied`)
+or idle (noticed at once: its pipe closes). A cancelled job (its client went away) is skipped
+if it has not started; if it is running, its process gets :data:`CANCEL_GRACE_S` to finish (a
+chunk is well under a second) and is then killed and restarted, so that a long job (dozens of
+programs to compile) does not keep a process busy for nobody.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ log = logging.getLogger("unnatural.server")
 
 START_TIMEOUT_S = 120.0   # spawn + imports + EGL context + test render
 RESTART_BACKOFF_S = 2.0   # wait before retrying a process that failed to start
+CANCEL_GRACE_S = 5.0      # a withdrawn job that runs longer costs its process a restart (~1-3 s)
 
 
 class RenderError(RuntimeError):
@@ -39,6 +43,10 @@ class RenderError(RuntimeError):
 
 class RenderTimeout(RenderError):
     """A render job ran past the watchdog limit; its process was killed and restarted."""
+
+
+class WorkerDied(RenderError):
+    """The render process exited during the job; it is being restarted (retry shortly)."""
 
 
 class PoolClosed(RuntimeError):
@@ -63,6 +71,7 @@ class _Slot:
     info: dict = field(default_factory=dict)
     error: str | None = None
     jobs: int = 0
+    carry: _Job | None = None        # a job taken from the queue just as the process died
 
 
 def _read_messages(conn, loop: asyncio.AbstractEventLoop, messages: asyncio.Queue) -> None:
@@ -207,10 +216,49 @@ class RenderPool:
             slot.state = "stopped"
             self._update_ready()
 
+    async def _next_job(self, slot: _Slot) -> _Job | None:
+        """The next job for ``slot``, or ``None`` when its process died while it waited (the
+        only message an idle process sends is its death)."""
+        if slot.carry is not None:
+            job, slot.carry = slot.carry, None
+            return job
+        getter = asyncio.ensure_future(self._queue.get())
+        death = asyncio.ensure_future(slot.messages.get())
+        try:
+            await asyncio.wait({getter, death}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            died, taken = death.done(), getter.done()   # before cancel(): it takes effect later
+            getter.cancel()
+            death.cancel()
+        if died:
+            if taken:
+                slot.carry = getter.result()
+            slot.state = "restarting"
+            self.metrics.errors.labels("worker_died").inc()
+            log.error("render process %d exited while idle: restarting", slot.index)
+            return None
+        return getter.result()
+
+    async def _reply(self, slot: _Slot, job: _Job) -> tuple[str, object]:
+        """The process's answer to ``job``: ``("ok" | "error" | "died", value)``, or
+        ``("timeout" | "withdrawn", None)`` when the process must be killed for it."""
+        reply = asyncio.ensure_future(slot.messages.get())
+        try:
+            await asyncio.wait({reply, job.future}, timeout=self.render_timeout, return_when=asyncio.FIRST_COMPLETED)
+            if not reply.done() and job.future.done():       # withdrawn while it ran
+                await asyncio.wait({reply}, timeout=CANCEL_GRACE_S)
+                if not reply.done():
+                    return "withdrawn", None
+            return reply.result() if reply.done() else ("timeout", None)
+        finally:
+            reply.cancel()
+
     async def _serve(self, slot: _Slot) -> None:
         """Run jobs on ``slot`` until its process must be replaced."""
         while True:
-            job = await self._queue.get()
+            job = await self._next_job(slot)
+            if job is None:
+                return
             if job.future.done():  # withdrawn while it waited
                 continue
             slot.state = "busy"
@@ -218,26 +266,26 @@ class RenderPool:
             t0 = time.perf_counter()
             try:
                 slot.conn.send((job.kind, job.payload))
-                kind, value = await asyncio.wait_for(slot.messages.get(), self.render_timeout)
-            except TimeoutError:
-                slot.state = "restarting"
-                self.metrics.errors.labels("render_timeout").inc()
-                log.error("render process %d (pid %d) exceeded %.0f s on a %s job: killed and restarted",
-                          slot.index, slot.process.pid, self.render_timeout, job.kind)
-                _fail(job, RenderTimeout(f"a {job.kind} job ran longer than the watchdog limit "
-                                         f"({self.render_timeout:g} s); its render process was restarted"))
-                return
+                kind, value = await self._reply(slot, job)
             except OSError:
                 kind, value = "died", None
             finally:
                 self.metrics.workers_busy.dec()
             seconds = time.perf_counter() - t0
             slot.jobs += 1
-            if kind == "died":
+            if kind in _ENDINGS:
                 slot.state = "restarting"
-                self.metrics.errors.labels("worker_died").inc()
-                log.error("render process %d exited during a %s job: restarting", slot.index, job.kind)
-                _fail(job, RenderError(f"the render process exited during a {job.kind} job"))
+                label, what = _ENDINGS[kind]
+                self.metrics.errors.labels(label).inc()
+                # A withdrawn job is a client that left, not a fault: a warning, not an error.
+                (log.warning if kind == "withdrawn" else log.error)(
+                    "render process %d (pid %s) %s a %s job: restarting", slot.index,
+                    slot.process.pid if slot.process else "?", what, job.kind)
+                if kind == "timeout":
+                    _fail(job, RenderTimeout(f"a {job.kind} job ran longer than the watchdog limit "
+                                             f"({self.render_timeout:g} s); its render process was restarted"))
+                else:
+                    _fail(job, WorkerDied(f"the render process exited during a {job.kind} job; retry shortly"))
                 return
             slot.state = "ready"
             self.metrics.render_seconds.labels(job.kind).observe(seconds)
@@ -252,6 +300,12 @@ class RenderPool:
 
     def _update_ready(self) -> None:
         self.metrics.workers_ready.set(sum(s.state in ("ready", "busy") for s in self._slots))
+
+
+# How a job can end its process: error-metrics label, and what the log says the process did.
+_ENDINGS = {"timeout": ("render_timeout", "ran past the watchdog limit on"),
+            "withdrawn": ("withdrawn_job", "kept running a withdrawn"),
+            "died": ("worker_died", "exited during")}
 
 
 def _fail(job: _Job, exc: Exception) -> None:

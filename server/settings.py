@@ -10,12 +10,12 @@ from typing import Any
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
-from unnatural.generator.spec import MAX_SIZE, MIN_SIZE, USER, DatasetSpec, SpecError
+from unnatural.generator.spec import MAX_COMPOSED_PROGRAMS, MAX_IMAGES, MAX_SIZE, MIN_SIZE, USER, DatasetSpec, SpecError
 
 from .env import ENV_PREFIX, TOKEN_ENV, TOKEN_FILE_ENV
 
 # Units said after a field's allowed range in error messages.
-_UNITS = {"max_size": " pixels", "render_timeout": " seconds"}
+_UNITS = {"max_size": " pixels", "render_timeout": " seconds", "max_body_bytes": " bytes"}
 
 
 class SettingsError(ValueError):
@@ -61,6 +61,18 @@ class ServerSettings(BaseSettings):
                                               "and restarts its process")
     prefetch: int | None = Field(None, ge=1, le=64,
                                  description="render jobs each response keeps in flight (None: max(2, workers))")
+    max_images: int = Field(100_000_000, ge=1, le=MAX_IMAGES, description="largest images of a spec")
+    max_composed_programs: int = Field(64, ge=0, le=MAX_COMPOSED_PROGRAMS,
+                                       description="largest composed_programs of a spec registered over HTTP: each "
+                                                   "one is compiled by every render process that serves the spec")
+    max_body_bytes: int = Field(1 << 20, ge=1024, le=1 << 30,
+                                description="largest request body; a larger one gets 413 before it is read")
+    public_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+                                   description="base URL of the brace URLs this server hands out (None: the URL "
+                                               "the request came to, Host header included)")
+    allowed_hosts: str = Field("*", min_length=1,
+                               description="comma list of Host header values this server answers (Starlette's "
+                                           "TrustedHostMiddleware; '*.example.com' patterns); '*': any")
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -79,8 +91,9 @@ class ServerSettings(BaseSettings):
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
         """Settings from ``UNNATURAL_WORKERS``, ``UNNATURAL_CONFIG``, ``UNNATURAL_TOKEN_FILE`` /
         ``UNNATURAL_TOKEN`` (see :func:`load_token`), ``UNNATURAL_MAX_SIZE``,
-        ``UNNATURAL_MAX_IMAGES_PER_SHARD``, ``UNNATURAL_MAX_STREAMS``, ``UNNATURAL_RENDER_TIMEOUT``
-        and ``UNNATURAL_PREFETCH``; empty or unset variables keep the defaults.
+        ``UNNATURAL_MAX_IMAGES_PER_SHARD``, ``UNNATURAL_MAX_STREAMS``, ``UNNATURAL_RENDER_TIMEOUT``,
+        ``UNNATURAL_PREFETCH``, ``UNNATURAL_MAX_IMAGES``, ``UNNATURAL_MAX_COMPOSED_PROGRAMS``,
+        ``UNNATURAL_MAX_BODY_BYTES``, ``UNNATURAL_PUBLIC_URL`` and ``UNNATURAL_ALLOWED_HOSTS``; empty or unset variables keep the defaults.
 
         Args:
             env: the variables (``None``: ``os.environ``).
@@ -101,8 +114,10 @@ class ServerSettings(BaseSettings):
 
         Raises:
             SpecError: image side above ``max_size``, ``images_per_shard`` above
-                ``max_images_per_shard``, or a user shader folder from a request (a client
-                must not make the server read its paths; folders come from the config file).
+                ``max_images_per_shard``, ``images`` above ``max_images``; from a request (not the
+                operator's config file): ``composed_programs`` above ``max_composed_programs``
+                (each one is compiled in every render process), or a user shader folder (a
+                client must not make the server read its paths).
         """
         for side in ("width", "height"):
             if getattr(spec, side) > self.max_size:
@@ -111,6 +126,12 @@ class ServerSettings(BaseSettings):
         if spec.images_per_shard > self.max_images_per_shard:
             raise SpecError(f"images_per_shard {spec.images_per_shard} is above this server's limit: allowed "
                             f"1..{self.max_images_per_shard}", "images_per_shard")
+        if spec.images > self.max_images:
+            raise SpecError(f"images {spec.images} is above this server's limit: allowed 1..{self.max_images}",
+                            "images")
+        if not from_config and spec.composed_programs > self.max_composed_programs:
+            raise SpecError(f"composed_programs {spec.composed_programs} is above this server's limit for specs "
+                            f"sent over HTTP: allowed 0..{self.max_composed_programs}", "composed_programs")
         if not from_config and (spec.user_dir or spec.mix.get(USER, 0) > 0):
             raise SpecError("user_dir is only allowed in the server's --config file: allowed null", "user_dir")
 
@@ -137,6 +158,8 @@ def _allowed(name: str) -> str:
         return f"{bounds['Ge'].ge}..{bounds['Le'].le}{_UNITS.get(name, '')}"
     if "MinLen" in bounds:
         return "a non-empty string"
+    if name == "public_url":
+        return "an http(s) URL without query, e.g. https://data.example.com"
     return "a file path"
 
 

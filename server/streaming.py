@@ -1,7 +1,7 @@
 """Tar bodies that stream while they render: virtual shards and endless streams.
 
 A body is a sequence of chunks (consecutive sample ranges), each rendered by one pool job into
-tar members (:func:`unnatural.generator.shard.tar_members`); a shard ends with :func:`tar_end`, so its
+tar members (:func:`unnatural.generator.tar.tar_members`); a shard ends with :func:`tar_end`, so its
 bytes equal the file ``unnatural render`` writes (samples are pure functions of (spec, index),
 and members of consecutive chunks concatenate). A body keeps at most ``prefetch`` chunks in
 flight: when the client reads slowly, uvicorn's ``send`` waits, the body is not advanced, and no
@@ -17,19 +17,20 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
-from fastapi import HTTPException
+from fastapi import Request
 from fastapi.responses import StreamingResponse
 
-from unnatural.generator.shard import tar_end
+from unnatural.generator.tar import tar_end
 from unnatural.generator.spec import DatasetSpec
 
+from .disconnect import unless_disconnected
+from .errors import render_failure
 from .metrics import Metrics
-from .pool import PoolClosed, RenderError, RenderPool, RenderTimeout
+from .pool import PoolClosed, RenderError, RenderPool
+from .schemas import TAR
 from .state import ServerState
 
 log = logging.getLogger("unnatural.server")
-
-TAR = "application/x-tar"
 
 CHUNK_PIXELS = 1 << 20   # pixels per render job: ~0.1-0.5 s on one llvmpipe core, so a
                          # disconnect stops work quickly and shards stream from the first second
@@ -99,46 +100,38 @@ class TarResponse(StreamingResponse):
             await self._on_close()
 
 
-async def tar_response(state: ServerState, spec: DatasetSpec, start: int, stop: int | None, endpoint: str,
-                       filename: str) -> TarResponse:
+async def tar_response(request: Request, state: ServerState, spec: DatasetSpec, start: int, stop: int | None,
+                       endpoint: str, filename: str) -> TarResponse:
     """Stream samples ``start..stop-1`` of ``spec`` as a tar (a shard when ``stop`` is set,
     else endless), in one of the server's ``max_streams`` slots.
 
     Args:
+        request: the request (a disconnect before the first chunk withdraws the work).
         endpoint: ``shard`` or ``stream``, the metrics label.
         filename: the attachment name in ``Content-Disposition``.
 
     Raises:
         HTTPException: 503 (``Retry-After: 5``) while no render process is ready, 429
-            (``Retry-After: 1``) with every slot taken, 500 (``{"error": "render_timeout" |
-            "render_failed", "message"}``) when the first chunk fails.
+            (``Retry-After: 1``) with every slot taken, else :func:`render_failure` when the
+            first chunk fails.
+        ClientGone: the client left before the first chunk was ready.
     """
-    if not state.pool.ready:
-        raise HTTPException(503, detail="no render process is ready yet: retry shortly",
-                            headers={"Retry-After": "5"})
-    if state.streams >= state.settings.max_streams:
-        state.metrics.errors.labels("too_many_streams").inc()
-        raise HTTPException(429, detail=f"{state.streams} streams in progress: this server allows "
-                                        f"{state.settings.max_streams} at once; retry shortly",
-                            headers={"Retry-After": "1"})
-    state.streams += 1
-    state.metrics.active_streams.labels(endpoint).inc()
+    state.require_ready()
+    state.take_slot(endpoint)
     body = tar_body(state.pool, spec, chunk_ranges(spec, start, stop), end=stop is not None,
                     prefetch=state.prefetch, metrics=state.metrics, endpoint=endpoint)
 
     async def close() -> None:
-        state.streams -= 1
-        state.metrics.active_streams.labels(endpoint).dec()
+        state.free_slot(endpoint)
         await body.aclose()  # withdraws the body's outstanding render jobs now
 
     # The first chunk is awaited here, so a body that cannot start gets a real status code.
     try:
-        first = await anext(body)
+        first = await unless_disconnected(request, anext(body))
     except BaseException as exc:
         await close()
         if isinstance(exc, (RenderError, PoolClosed)):
-            kind = "render_timeout" if isinstance(exc, RenderTimeout) else "render_failed"
-            raise HTTPException(500, detail={"error": kind, "message": str(exc)}) from None
+            raise render_failure(exc) from None
         raise
 
     async def content() -> AsyncIterator[bytes]:

@@ -53,7 +53,8 @@ class _Tables:
 
 
 def _chunk(renderer: Renderer, tables: _Tables, job: dict) -> dict:
-    from unnatural.generator.shard import encode_samples, render_samples, tar_members
+    from unnatural.generator.shard import encode_samples, render_samples
+    from unnatural.generator.tar import tar_members
 
     table = tables.get(job["spec"])
     samples = render_samples(table, renderer, np.arange(job["start"], job["stop"]))

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from conftest import HALF_CONSTANT, run_cli
-from unnatural.distill.fit import (DEFAULT_PROGRAMS, DEFAULT_ROUNDS, MIN_RENDERS_PER_PAIR, FitConfig,
+from unnatural.distill.fit import (DEFAULT_PROGRAMS, DEFAULT_ROUNDS, MIN_RENDERS_PER_PAIR, FitConfig, _elites,
                                    capped_weights, class_weights, fit, minimum_budget, plan_budget, report_path,
                                    write_fit)
 from unnatural.generator.sampling import ProgramTable
@@ -68,6 +68,11 @@ def test_fitted_shards_are_the_same_offline_twice_in_parts_and_served(server, tm
         assert offline == (tmp_path / "two" / name).read_bytes() == (tmp_path / "parts" / name).read_bytes()
         response = server.client.get(f"/datasets/fitted/{name}")
         assert response.status_code == 200 and response.content == offline
+    offline = {n: v for k in range(3) for n, v in members((tmp_path / "one" / f"fitted-{k:06d}.tar").read_bytes()).items()}
+    streamed = server.client.get("/datasets/fitted/stream")      # the whole dataset as one tar
+    assert streamed.status_code == 200 and members(streamed.content) == offline
+    tail = members(server.client.get("/datasets/fitted/stream?start=45").content)
+    assert tail == {n: v for n, v in offline.items() if int(n.split(".")[0]) >= 45} and len(tail) == 3 * 15
     metas = [json.loads(v) for k in range(3) for n, v in members((tmp_path / "one" / f"fitted-{k:06d}.tar")
                                                                   .read_bytes()).items() if n.endswith(".json")]
     assert len(metas) == 60
@@ -136,6 +141,20 @@ def test_budget_plan_and_weights():
         FitConfig(programs_per_class=4)
 
 
+def test_elites_are_every_hit_else_the_most_confident():
+    """Every candidate the teacher assigns to the class is an elite, however unsure; with fewer
+    hits than the top 10% would keep, the most confident candidates are."""
+    p = np.full((40, 3), 0.1)
+    p[:, 2] = 0.8                                   # argmax 2 everywhere ...
+    hits = [3, 7, 9, 20, 31]                        # ... but these five are class-0 hits
+    p[hits, 0], p[hits, 2] = [0.45, 0.9, 0.5, 0.46, 0.85], 0.05
+    logp = np.log(p)
+    rows = np.arange(40)
+    assert _elites(logp, rows, 0).tolist() == hits
+    assert len(_elites(logp, rows, 2)) == 35
+    assert _elites(logp, rows, 1).tolist() == [0, 1, 2, 3]   # no hit: the top 10% by p_1, ties in order
+
+
 @pytest.fixture(scope="module")
 def teacher(tmp_path_factory, one_torch_thread):
     from unnatural.distill.training import train_teacher
@@ -150,7 +169,9 @@ def teacher(tmp_path_factory, one_torch_thread):
 @pytest.mark.slow
 def test_fit_lifts_the_entropy_of_a_digits_teacher(teacher, tmp_path):
     config = FitConfig(budget=20_000, seed=1, programs_per_class=8, rounds=3)
-    result = fit(teacher, None, config, device="cpu", workers=2, progress=False)
+    # the default base (FIT_POOL composed programs) would compile 512 programs cold in CI; the
+    # render default of 64 keeps this test to its point
+    result = fit(teacher, DatasetSpec(width=SIZE, height=SIZE), config, device="cpu", workers=2, progress=False)
     report_file = write_fit(result, tmp_path / "fitted.yaml")
     report = json.loads(report_file.read_text())
     assert report_file == report_path(tmp_path / "fitted.yaml")

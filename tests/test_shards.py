@@ -68,21 +68,3 @@ def test_existing_dataset_needs_resume(tmp_path):
         render_dataset(spec.replace(seed=99), tmp_path, workers=1, progress=False, resume=True)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["complete"] and manifest["spec_hash"] == spec.spec_hash
-
-
-def test_tar_members_of_chunks_concatenate_to_the_shard(renderer):
-    """The server streams a shard as chunks of members plus tar_end: same bytes as write_tar."""
-    import io
-
-    from unnatural.generator.sampling import ProgramTable
-    from unnatural.generator.shard import encode_samples, render_samples, tar_end, tar_members, write_tar
-
-    table = ProgramTable(small_spec(format="npy"))
-    records = encode_samples(table, render_samples(table, renderer, np.arange(0, 23)))
-    whole = io.BytesIO()
-    write_tar(whole, records)
-    for cuts in ([], [1], [7, 8], [5, 11, 22], list(range(1, 23))):
-        edges = [0, *cuts, len(records)]
-        members = b"".join(tar_members(records[a:b]) for a, b in zip(edges, edges[1:]))
-        assert members + tar_end(len(members)) == whole.getvalue()
-    assert len(whole.getvalue()) % 10240 == 0

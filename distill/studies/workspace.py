@@ -50,16 +50,20 @@ def ensure_array(folder: str | Path, shards: str, progress: bool = True) -> str:
 
 
 def ensure_fitted(path: str | Path, teacher: str | Path, size: int, progress: bool = True) -> tuple:
-    """The teacher-fitted spec in ``path`` (``unnatural fit`` with its defaults, seed 0, from the
-    default spec at ``size`` px), fitted unless it exists; returns ``(spec, fit report)``."""
+    """The teacher-fitted spec in ``path`` (``unnatural fit`` with its defaults, seed 0: the
+    default base spec at the teacher's input size, which must be ``size`` px), fitted unless it
+    exists; returns ``(spec, fit report)``."""
     from unnatural.generator.spec import DatasetSpec
 
     from ..fit import FitConfig, fit, report_path, write_fit
 
     path = Path(path)
     if not (path.is_file() and report_path(path).is_file()):
-        write_fit(fit(teacher, DatasetSpec(width=size, height=size), FitConfig(seed=0), progress=progress), path)
-    return DatasetSpec.load(path), json.loads(report_path(path).read_text())
+        write_fit(fit(teacher, None, FitConfig(seed=0), progress=progress), path)
+    spec = DatasetSpec.load(path)
+    if spec.width != size:
+        raise ValueError(f"the fitted spec {str(path)!r} is {spec.width} px: allowed a teacher of the benchmark's {size} px")
+    return spec, json.loads(report_path(path).read_text())
 
 
 # Augmentation strings of the runs. Pixel magnitudes are set for 32 px and scale with the
