@@ -99,7 +99,7 @@ def add_commands(sub) -> None:
                        description="The teacher's normalized class-histogram entropy H(p)/log K on a set "
                                    "(1 = uniform; Frank & Davis 2025 criterion (a)), its mean max-softmax and each "
                                    "class's share. For shards and server URLs also the distinct programs feeding "
-                                   "each class (programs making >= 1%% of its images) and, with --heatmap, a "
+                                   "each class (programs making >= 1% of its images) and, with --heatmap, a "
                                    "class-by-program heat map.")
     k.add_argument("--teacher", type=Path, required=True)
     k.add_argument("--data", required=True, help="shards, server URLs, an .npy image array, noise, or a real dataset")

@@ -5,6 +5,7 @@ SameSite=Strict session cookie; then every preview image loads."""
 from __future__ import annotations
 
 import shutil
+import socket
 import time
 
 import pytest
@@ -18,8 +19,23 @@ from selenium.webdriver.common.by import By  # noqa: E402
 TOKEN = "gallery-token"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromium and chromium-driver "
-                                                                  "(make system-deps installs them)")
+
+
+def _localhost_resolves() -> bool:
+    # Selenium reaches chromedriver as http://localhost:PORT; a root without /etc/hosts (a bare
+    # chroot) cannot resolve the name, and the driver then never answers
+    try:
+        socket.getaddrinfo("localhost", None)
+        return True
+    except OSError:
+        return False
+
+
+pytestmark = [
+    pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="needs chromium and chromium-driver "
+                                                         "(make system-deps installs them)"),
+    pytest.mark.skipif(not _localhost_resolves(), reason="'localhost' does not resolve (no /etc/hosts)"),
+]
 ALL_IMAGES_LOADED = ("return [...document.images].every(i => i.complete && i.naturalWidth > 0) "
                      "&& document.images.length")
 
