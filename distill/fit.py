@@ -238,15 +238,15 @@ def _top(scores: np.ndarray, fraction: float) -> np.ndarray:
     return np.argsort(-scores, kind="stable")[:q]
 
 
-def _elites(logp: np.ndarray, rows: np.ndarray, c: int) -> np.ndarray:
-    """The elite rows of class ``c`` among ``rows``: every row the teacher assigns to ``c`` (its
-    argmax) when there are at least as many as the top fraction would keep, else the :func:`_top`
-    rows by ``log p_c``.
+def _elites(logp: np.ndarray, pred: np.ndarray, rows: np.ndarray, c: int) -> np.ndarray:
+    """The elite rows of class ``c`` among ``rows``: every row the teacher assigns to ``c``
+    (``pred``: the argmax of ``logp``, computed once per round by the caller) when there are at
+    least as many as the top fraction would keep, else the :func:`_top` rows by ``log p_c``.
 
     Taking every hit, not only the most confident ones, fits a pair's distribution to the whole
     region the teacher calls ``c``, so its std does not collapse onto one prototype; a narrow set
     taught students shortcuts (docs/METHODS.md §10)."""
-    hit = rows[logp[rows].argmax(1) == c]
+    hit = rows[pred[rows] == c]
     if len(hit) >= min(len(rows), max(MIN_ELITES, math.ceil(ELITE_FRACTION * len(rows)))):
         return hit
     return rows[_top(logp[rows, c], ELITE_FRACTION)]
@@ -397,7 +397,7 @@ def fit(teacher: str | Path, base: DatasetSpec | None = None, config: FitConfig 
                     rows = by_program[p]
                     pairs.append((c, ids[p]))
                     if len(rows) >= INIT_MIN_SAMPLES:
-                        top = coords[_elites(logp, rows, c)]
+                        top = coords[_elites(logp, pred, rows, c)]
                         means.append(top.mean(0))
                         stds.append(np.maximum(top.std(0), STD_FLOOR))
                     else:
@@ -428,7 +428,7 @@ def fit(teacher: str | Path, base: DatasetSpec | None = None, config: FitConfig 
                     hits[j] = float((pred[rows] == c).mean())
                     confusion[j] = np.bincount(pred[rows], minlength=k) / len(rows)
                     if not last and len(rows) >= MIN_ELITES:
-                        elite = coords[_elites(logp, rows, c)]
+                        elite = coords[_elites(logp, pred, rows, c)]
                         mean[j] = np.clip(SMOOTHING * elite.mean(0) + (1 - SMOOTHING) * mean[j], 0.0, 1.0)
                         std[j] = np.maximum(SMOOTHING * elite.std(0) + (1 - SMOOTHING) * std[j], STD_FLOOR)
                 per_class = [float(hits[[j for j, (pc, _) in enumerate(pairs) if pc == c]].mean()) for c in range(k)]

@@ -150,9 +150,10 @@ def test_elites_are_every_hit_else_the_most_confident():
     p[hits, 0], p[hits, 2] = [0.45, 0.9, 0.5, 0.46, 0.85], 0.05
     logp = np.log(p)
     rows = np.arange(40)
-    assert _elites(logp, rows, 0).tolist() == hits
-    assert len(_elites(logp, rows, 2)) == 35
-    assert _elites(logp, rows, 1).tolist() == [0, 1, 2, 3]   # no hit: the top 10% by p_1, ties in order
+    pred = logp.argmax(1)
+    assert _elites(logp, pred, rows, 0).tolist() == hits
+    assert len(_elites(logp, pred, rows, 2)) == 35
+    assert _elites(logp, pred, rows, 1).tolist() == [0, 1, 2, 3]   # no hit: the top 10% by p_1, ties in order
 
 
 @pytest.fixture(scope="module")
