@@ -23,7 +23,10 @@ def _python(code: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_user_modules_named_like_the_packages_do_not_shadow_them(tmp_path):
     for name in SHADOWS:
         (tmp_path / f"{name}.py").write_text(f"raise SystemExit('the user module {name}.py was imported')\n")
-    unnatural = shutil.which("unnatural") or str(Path(sys.executable).with_name("unnatural"))
+    # this interpreter's own console script first: a stale `unnatural` elsewhere on PATH (another
+    # interpreter's install) would test that install instead
+    own = Path(sys.executable).with_name("unnatural")
+    unnatural = str(own) if own.exists() else shutil.which("unnatural")
     render = subprocess.run([unnatural, "render", "--out", "out", "--images", "8", "--size", "8", "--format", "npy",
                              "--workers", "1", "--no-progress"], cwd=tmp_path, capture_output=True, text=True,
                             timeout=300)
