@@ -13,7 +13,7 @@ from collections import OrderedDict
 import moderngl
 import numpy as np
 
-from .context import create_context
+from .context import create_context, make_current
 from .program import N_PARAMS, VERTEX_SHADER, ProgramSource
 from .spec import MAX_SIZE, MIN_SIZE
 
@@ -56,6 +56,7 @@ class Renderer:
         if max_atlas < MAX_SIZE + 1:
             raise ValueError(f"max_atlas {max_atlas} too small: allowed >= {MAX_SIZE + 1} pixels")
         self.ctx = ctx or create_context()
+        make_current(self.ctx)
         self.max_atlas = max_atlas
         self.cache_size = cache_size
         self.program_offset = 0.0
@@ -70,6 +71,7 @@ class Renderer:
         return self._compiled(program)[0]
 
     def _compiled(self, program: ProgramSource) -> tuple[moderngl.Program, moderngl.VertexArray]:
+        make_current(self.ctx)
         key = f"{program.program_id}:{program.digest}"
         entry = self._programs.get(key)
         if entry is None:

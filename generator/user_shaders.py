@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -170,7 +171,8 @@ def load_user_folder(folder: str | Path, renderer: Renderer | None = None,
 
     Args:
         folder: the shader folder.
-        renderer: probes run on it, in this process (``None``: one is created when needed).
+        renderer: probes run on it, in this process (``None``: this module's own, created once
+            per process when first needed).
             Ignored when ``timeout`` is set.
         timeout: seconds one shader's probe may take (:data:`~.render_process.PROBE_TIMEOUT_S`
             is a sensible limit); ``None``: no limit. With a limit, probes run in a spawned render process
@@ -210,7 +212,7 @@ def load_user_folder(folder: str | Path, renderer: Renderer | None = None,
             if not reason:
                 program = ProgramSource(program_id, f"user:{path.name}", body, library=False)
                 if timeout is None:
-                    renderer = renderer or Renderer()
+                    renderer = renderer or _probe_renderer()
                     reason, ms = validate_program(program, renderer)
                 else:
                     reason, ms = _watched_probe(watched, program, timeout)
@@ -218,6 +220,13 @@ def load_user_folder(folder: str | Path, renderer: Renderer | None = None,
                     result.accepted.append(program)
             result.reports.append(ShaderReport(str(path), program_id, "rejected" if reason else "ok", reason, ms))
     return result
+
+
+@cache
+def _probe_renderer() -> Renderer:
+    # One per process, not one per folder read: every ProgramTable of a user-folder spec reads
+    # its folder, and each Renderer is an EGL context (its own programs and atlas).
+    return Renderer()
 
 
 def _probe(renderer: Renderer, program: ProgramSource) -> tuple[str, float | None]:

@@ -38,6 +38,24 @@ def test_many_atlas_pages_equal_single(renderer, rng):
     np.testing.assert_array_equal(a, b)
 
 
+def test_a_second_context_leaves_the_first_renderer_right(renderer, rng):
+    # A second Renderer (a user-folder probe, a test's own) creates an EGL context that becomes
+    # current; programs, buffers and atlas of the first were then addressed by name in the
+    # second, and came out as other pictures (the server's chunk path did, after a user-folder
+    # spec). Each renderer must make its own context current.
+    from unnatural.generator.renderer import Renderer
+
+    programs = [ProgramSource(f, f, family_source(f)) for f in family_names()[:3]]
+    times, params = rng.uniform(0, 10, 12), rng.random((12, 16))
+    before = [renderer.render(p, times, params, (16, 16))[0] for p in programs]
+    other = Renderer()
+    theirs = other.render(programs[1], times, params, (16, 16))[0]
+    for program, image in zip(programs, before):
+        np.testing.assert_array_equal(renderer.render(program, times, params, (16, 16))[0], image)
+    np.testing.assert_array_equal(theirs, before[1])
+    np.testing.assert_array_equal(other.render(programs[2], times, params, (16, 16))[0], before[2])
+
+
 def test_rows_are_top_first_and_params_per_tile(renderer):
     params = np.zeros((3, 16), np.float32)
     params[:, 0] = [0.0, 0.5, 1.0]

@@ -57,18 +57,12 @@ def test_members_of_chunks_concatenate_to_the_shard(shard):
         assert members + tar_end(len(members)) == whole
 
 
-def test_streamed_chunks_of_a_virtual_shard_equal_tarwriter():
+def test_streamed_chunks_of_a_virtual_shard_equal_tarwriter(renderer):
     """The chunks the server's render processes produce for a virtual shard (the chunk job of
     server.worker, over server.streaming's ranges), closed by tar_end, are TarWriter's shard."""
     from unnatural.server import streaming
     from unnatural.server.worker import _chunk, _Tables
 
-    from unnatural.generator.renderer import Renderer
-
-    # Its own renderer, as a render process has: with the session's renderer, after the other
-    # modules' tests have drawn with it, samples 60-79 came out different in the chunk path in
-    # one full-suite order (open; reproduction in the closing note of 2026-11-30).
-    renderer = Renderer()
     spec = small_spec(format="npy", images=90, images_per_shard=90)
     table = ProgramTable(spec)
     expected = tarwriter(encode_samples(table, render_samples(table, renderer, np.arange(90))))
