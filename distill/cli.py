@@ -90,6 +90,9 @@ def add_commands(sub) -> None:
     d.add_argument("--token", default=None, help="server bearer token (default: $UNNATURAL_TOKEN)")
     d.add_argument("--workers", type=int_arg("--workers", 0, 64), default=2, help="DataLoader workers for shards")
     d.add_argument("--device", default="auto")
+    d.add_argument("--torch-threads", type=int_arg("--torch-threads", 1, 1024), default=None,
+                   help="the trainer's intra-op threads on a CPU (default: torch's, one per core; fewer help "
+                        "only when other jobs hold the cores, docs/BENCHMARKS.md)")
     d.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, log.jsonl, student.pt, summary.json)")
     d.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     d.add_argument("--no-progress", action="store_true")
@@ -206,6 +209,8 @@ def _cmd_teacher_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_distill(args: argparse.Namespace) -> int:
+    import torch
+
     from .data import load_real
     from .kd import DistillConfig, distill, image_source
 
@@ -221,6 +226,8 @@ def _cmd_distill(args: argparse.Namespace) -> int:
         test = load_real(args.eval, "test", size=tinfo.input_size) if args.eval else None
         source = image_source(args.data, args.batch_size, seed=args.seed, size=tinfo.input_size, token=args.token,
                               num_workers=args.workers, channels=tinfo.channels)
+        if args.torch_threads is not None:
+            torch.set_num_threads(args.torch_threads)
         summary = distill(args.teacher, args.student, source, args.out, config, device=args.device,
                           eval_set=(test.x, test.y) if test else None, resume=args.resume,
                           progress=not args.no_progress, data_label=args.data)
@@ -232,12 +239,11 @@ def _cmd_distill(args: argparse.Namespace) -> int:
 
 def _cmd_kd_score(args: argparse.Namespace) -> int:
     from .checkpoint import load_model
-    from .datasets import is_real_dataset
     from .diagnostics import class_shares, plot_heatmap, report, shard_diagnostics
-    from .kd import image_source, teacher_scores
+    from .kd import image_source, streams_through_loader, teacher_scores
     from .training import pick_device
 
-    shards = not (args.data == "noise" or args.data.endswith(".npy") or is_real_dataset(args.data))
+    shards = streams_through_loader(args.data)
     if args.heatmap is not None and not shards:
         raise UsageError(f"--heatmap needs shards or server URLs (samples that name their program), not {args.data!r}")
     try:

@@ -140,6 +140,14 @@ def image_source(data: str, batch_size: int, seed: int = 0, size: int = 32, toke
     return shards
 
 
+def streams_through_loader(data: str) -> bool:
+    """Whether :func:`image_source` reads ``data`` through DataLoader worker processes (shards
+    and server URLs), rather than from memory (noise, real datasets, ``.npy`` arrays)."""
+    from .datasets import is_real_dataset
+
+    return not (data == "noise" or data.endswith(".npy") or is_real_dataset(data))
+
+
 def _rank_generator(seed: int) -> torch.Generator:
     """A CPU generator seeded per DDP rank: ranks must not see the same batches."""
     rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
@@ -200,7 +208,8 @@ def distill(teacher_path: str | Path, student_arch: str, source: BatchSource, ou
 
     Returns:
         ``student``, ``teacher``, ``data``, ``steps`` (done so far), ``complete``, ``config``,
-        ``final_loss`` (the last step's KD loss), ``seconds`` (wall clock of this call); with
+        ``final_loss`` (the last step's KD loss), ``seconds`` (wall clock of this call),
+        ``torch_threads`` (the intra-op threads it ran with); with
         ``balance``: ``admitted_histogram`` and ``admitted_entropy``; with ``eval_set`` (rank 0):
         ``test_acc`` and ``best_test_acc`` in [0, 1].
 
@@ -449,7 +458,8 @@ def _summary(run: _Run, loss: float, eval_set: tuple[torch.Tensor, torch.Tensor]
 
     summary = {"student": run.info.arch, "teacher": run.info.meta["teacher"], "data": run.info.meta["data"],
                "steps": run.step, "complete": run.step >= run.config.steps, "config": asdict(run.config),
-               "final_loss": loss, "seconds": time.perf_counter() - run.started}
+               "final_loss": loss, "seconds": time.perf_counter() - run.started,
+               "torch_threads": torch.get_num_threads()}
     admitted = run.balancer.admitted if run.balancer is not None else run.admitted
     if admitted is not None:
         summary["admitted_histogram"] = admitted.tolist()

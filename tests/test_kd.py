@@ -204,6 +204,9 @@ def test_cli_errors_are_clear(teacher, tmp_path):
     result = run_cli("distill", "--teacher", str(teacher), "--student", "resnet99", "--data", "noise",
                      "--out", str(tmp_path), "--steps", "1")
     assert result.returncode == 2 and "resnet99" in result.stderr and "resnet18" in result.stderr
+    result = run_cli("distill", "--teacher", str(teacher), "--data", "noise", "--out", str(tmp_path),
+                     "--torch-threads", "0")
+    assert result.returncode == 2 and "--torch-threads" in result.stderr
     result = run_cli("teacher", "train", "--dataset", "mnist", "--out", str(tmp_path / "t.pt"))
     assert result.returncode == 2 and "mnist" in result.stderr and "digits" in result.stderr
     result = run_cli("teacher", "train", "--dataset", "cifar10:/nonexistent", "--out", str(tmp_path / "t.pt"))
@@ -230,6 +233,7 @@ def test_torchrun_ddp_on_cpu(teacher, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["complete"] and summary["steps"] == 4 and 0 <= summary["test_acc"] <= 1
+    assert summary["torch_threads"] >= 1
     assert [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()] == [2, 4]
 
 
