@@ -61,3 +61,19 @@ def test_bad_arguments_exit_2(args, message, capsys):
     with pytest.raises(SystemExit) as exc:
         main(args)
     assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_union_concatenates_once_and_rejects_other_shapes(tmp_path):
+    import numpy as np
+
+    from unnatural.distill.studies.workspace import ensure_union
+
+    a, b, c = tmp_path / "a.npy", tmp_path / "b.npy", tmp_path / "c.npy"
+    np.save(a, np.zeros((3, 3, 8, 8), np.uint8))
+    np.save(b, np.ones((2, 3, 8, 8), np.uint8))
+    np.save(c, np.ones((2, 3, 16, 16), np.uint8))
+    union = np.load(ensure_union(tmp_path / "u.npy", [str(a), str(b)]))
+    assert union.shape == (5, 3, 8, 8) and union[:3].max() == 0 and union[3:].min() == 1
+    with pytest.raises(ValueError, match="c.npy"):
+        ensure_union(tmp_path / "v.npy", [str(a), str(c)])
+    assert not (tmp_path / "v.npy").exists()

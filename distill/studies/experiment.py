@@ -34,7 +34,8 @@ from unnatural.generator.files import atomic_write, save_figure
 
 from .bn import parse_seeds
 from .report import replace_section
-from .workspace import SYNTHETIC_AUGMENT, TEACHER_AUGMENT, ensure_array, ensure_fitted, ensure_shards, ensure_teacher
+from .workspace import (SYNTHETIC_AUGMENT, TEACHER_AUGMENT, ensure_array, ensure_fitted, ensure_shards, ensure_teacher,
+                        ensure_union)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class Benchmark:
 class Row:
     """One image set to distill from: ``data`` is ``real`` (the teacher's training images),
     ``shaders`` (the rendered default mix), ``fitted`` (the rendered teacher-fitted spec,
-    ``unnatural fit``) or ``noise``."""
+    ``unnatural fit``), ``fitted+shaders`` (both sets together, twice the images) or ``noise``."""
 
     key: str
     label: str
@@ -88,6 +89,7 @@ ROWS = (
     Row("d", "(d) Gaussian noise", "noise"),
     Row("e", "(e) teacher-fitted spec", "fitted"),
     Row("f", "(f) teacher-fitted spec + boundary samples", "fitted", adversarial=0.25),
+    Row("g", "(g) default mix and fitted spec together + boundary samples", "fitted+shaders", adversarial=0.25),
 )
 
 BENCHMARKS = {
@@ -179,8 +181,12 @@ class _ImageSets:
 
     def path(self, data: str) -> str:
         if data not in self._paths:
-            self._paths[data] = self._fitted() if data == "fitted" else ensure_array(self.out / "shards", self.shards,
-                                                                                        self.progress)
+            if data == "fitted":
+                self._paths[data] = self._fitted()
+            elif data == "fitted+shaders":
+                self._paths[data] = ensure_union(self.out / "union.npy", [self.path("shaders"), self.path("fitted")])
+            else:
+                self._paths[data] = ensure_array(self.out / "shards", self.shards, self.progress)
         return self._paths[data]
 
     def _fitted(self) -> str:

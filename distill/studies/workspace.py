@@ -49,6 +49,29 @@ def ensure_array(folder: str | Path, shards: str, progress: bool = True) -> str:
     return str(path)
 
 
+def ensure_union(path: str | Path, arrays: list[str]) -> str:
+    """``path``: the ``.npy`` image arrays ``arrays`` (same image shape) concatenated in order,
+    written once (temporary name, then renamed); returns its path.
+
+    Raises:
+        ValueError: the arrays hold images of different shapes (the message names both).
+    """
+    import numpy as np
+
+    from unnatural.generator.files import atomic_open
+
+    path = Path(path)
+    if not path.is_file():
+        parts = [np.load(a, mmap_mode="r") for a in arrays]
+        for a, part in zip(arrays[1:], parts[1:]):
+            if part.shape[1:] != parts[0].shape[1:]:
+                raise ValueError(f"{a!r} holds images of shape {part.shape[1:]}, {arrays[0]!r} {parts[0].shape[1:]}: "
+                                 "allowed arrays of one image shape")
+        with atomic_open(path) as f:
+            np.save(f, np.concatenate(parts))
+    return str(path)
+
+
 def ensure_fitted(path: str | Path, teacher: str | Path, size: int, progress: bool = True) -> tuple:
     """The teacher-fitted spec in ``path`` (``unnatural fit`` with its defaults, seed 0: the
     default base spec at the teacher's input size, which must be ``size`` px), fitted unless it
