@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from unnatural.distill.studies.experiment import BENCHMARKS, ROWS, Benchmark, Recipe, main, run
+from unnatural.distill.studies.experiment import BENCHMARKS, ROWS, Benchmark, Recipe, _is_current, main, run
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +77,14 @@ def test_union_concatenates_once_and_rejects_other_shapes(tmp_path):
     with pytest.raises(ValueError, match="c.npy"):
         ensure_union(tmp_path / "v.npy", [str(a), str(c)])
     assert not (tmp_path / "v.npy").exists()
+
+
+def test_fitted_students_of_another_fit_are_not_current():
+    rows = {row.key: row for row in ROWS}
+    assert not _is_current(None, rows["b"], "h1")
+    assert _is_current({"test_acc": 0.5}, rows["b"], "h1")                      # not a fitted row
+    for key in "efg":
+        assert _is_current({"fitted_hash": "h1"}, rows[key], "h1")
+        assert not _is_current({"fitted_hash": "h1"}, rows[key], "h2")          # refitted since
+        assert not _is_current({"fitted_hash": "h1"}, rows[key], None)          # fit deleted, to be redone
+        assert _is_current({"test_acc": 0.5}, rows[key], "h2")                  # recorded before hashes

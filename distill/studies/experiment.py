@@ -17,7 +17,9 @@ digits at 16 px, the quick check) run the same runner and recipe shape:
 
 Rows are a list (:data:`ROWS`): later rows (fitted specs, ...) add entries. Every finished
 (row, seed) is a line in ``OUT/results.jsonl`` keyed by its recipe, so a rerun keeps finished
-rows, resumes an interrupted student from its checkpoint and renders nothing twice.
+rows, resumes an interrupted student from its checkpoint and renders nothing twice. Students of
+the fitted rows also record the fitted spec's hash: after a refit (a new ``OUT/fitted.yaml``)
+they count as unfinished and are trained again.
 
 usage: python -m unnatural.distill.studies.experiment {fashion,digits} [--out DIR] [--seeds 0-2] [--rows a,b,c,d]
 """
@@ -109,6 +111,7 @@ BENCHMARKS = {
         recipe=Recipe(steps=1000, optimizer="sgd", lr=0.05, weight_decay=5e-4, temperature=5.0), images=20_000),
 }
 SCORE_IMAGES = 4096     # images per kd-score
+FITTED_DATA = ("fitted", "fitted+shaders")  # row data made from the teacher-fitted spec
 
 
 def run(bench: Benchmark, out: Path, seeds: list[int], rows: tuple[Row, ...] = ROWS, doc: Path | None = None,
@@ -137,28 +140,37 @@ def run(bench: Benchmark, out: Path, seeds: list[int], rows: tuple[Row, ...] = R
     sets = _ImageSets(bench, out, teacher_path, spec, shards, progress)
     teacher, tinfo = load_model(teacher_path, device)
     done = _finished(out / "results.jsonl")
+    fitted_hash = sets.fitted_hash()
+
+    def finished(row: Row, seed: int) -> dict | None:
+        entry = done.get(_run_key(bench, row, seed))
+        return entry if _is_current(entry, row, fitted_hash) else None
+
     print("[3/4] kd-scores and students", flush=True)
     # seeds outer: every row gets its first seed first
-    todo = [(row, seed) for seed in seeds for row in rows if train and _run_key(bench, row, seed) not in done]
+    todo = [(row, seed) for seed in seeds for row in rows if train and finished(row, seed) is None]
     tasks = [(bench, row, seed, sets.path(row.data), teacher_path, out, str(device), progress and jobs == 1)
              for row, seed in todo]
     for (row, seed), result in _map_students(tasks, jobs):
         key = _run_key(bench, row, seed)
         done[key] = {"row": row.key, "seed": seed, **result}
+        if row.data in FITTED_DATA:
+            done[key]["fitted_hash"] = sets.fitted["spec_hash"]
         with (out / "results.jsonl").open("a") as log:      # one whole line per finished student
             log.write(json.dumps({"key": key, **done[key]}) + "\n")
         print(f"      seed {seed}: {row.label}: test acc {100 * result['test_acc']:.2f}%", flush=True)
     # the report holds the rows asked for and every other row with finished students (another
     # invocation, e.g. --rows e,f, may have added some meanwhile)
     done = _finished(out / "results.jsonl")
-    shown = [row for row in ROWS if row in rows or any(_run_key(bench, row, s) in done for s in seeds)]
+    fitted_hash = sets.fitted_hash()        # a first fit may have happened above
+    shown = [row for row in ROWS if row in rows or any(finished(row, s) for s in seeds)]
     scores = _kd_scores(out / "kd_scores.json", teacher, tinfo, {row.key: sets.path(row.data) for row in shown},
                         bench, device)
     results = {"benchmark": asdict(bench), "machine": _machine(torch, device), "teacher": teacher_summary,
                "spec": spec.to_dict(), "fitted": sets.fitted, "seeds": seeds, "rows": [],
                "seconds": time.perf_counter() - started}
     for row in shown:
-        runs = [done[_run_key(bench, row, s)] for s in seeds if _run_key(bench, row, s) in done]
+        runs = [finished(row, s) for s in seeds if finished(row, s)]
         results["rows"].append({**asdict(row), "kd_score": scores[row.key], "runs": runs})
     print("[4/4] write results", flush=True)
     atomic_write(out / "results.json", (json.dumps(results, indent=1) + "\n").encode())
@@ -189,6 +201,13 @@ class _ImageSets:
                 self._paths[data] = ensure_array(self.out / "shards", self.shards, self.progress)
         return self._paths[data]
 
+    def fitted_hash(self) -> str | None:
+        """The spec hash of ``fitted.yaml`` in the run folder, ``None`` before the first fit."""
+        from unnatural.generator.spec import DatasetSpec
+
+        path = self.out / "fitted.yaml"
+        return DatasetSpec.load(path).spec_hash if path.is_file() else None
+
     def _fitted(self) -> str:
         bench = self.bench
         print(f"      teacher-fitted spec and {bench.images:,} of its images", flush=True)
@@ -204,6 +223,15 @@ def _run_key(bench: Benchmark, row: Row, seed: int) -> str:
     """What decides a student: the benchmark's teacher and recipe, the row, the seed."""
     return json.dumps({"bench": bench.name, "teacher": bench.teacher, "recipe": asdict(bench.recipe),
                        "row": asdict(row), "seed": seed}, sort_keys=True)
+
+
+def _is_current(entry: dict | None, row: Row, fitted_hash: str | None) -> bool:
+    """Whether a finished student (a ``results.jsonl`` entry) still counts for ``row``: not if it
+    learned from another fit than the run folder's ``fitted.yaml`` (hash ``fitted_hash``, ``None``
+    before a fit). Entries written before students recorded the hash count as current."""
+    if entry is None:
+        return False
+    return row.data not in FITTED_DATA or entry.get("fitted_hash", fitted_hash) == fitted_hash
 
 
 def _finished(path: Path) -> dict:
