@@ -109,24 +109,36 @@ class RenderTimeout(RuntimeError):
     next call)."""
 
 
-def _serve_calls(conn, parent: int, software_threads: bool) -> None:
-    # A watched process: one renderer; (function, args) in, ("ok", result) or ("error", text) out.
+def serve_pipe(conn, start: Callable[[], tuple], handle: Callable) -> None:
+    """Serve a render process's duplex pipe until the parent closes it.
+
+    ``start()`` returns ``(renderer, ready payload)``; the payload is sent as ``("ready", payload)``,
+    or ``("failed", message)`` if ``start`` raised (the process then exits). Each message read is
+    answered in order with ``("ok", handle(renderer, message))``, or ``("error", message)`` when
+    ``handle`` raised: a failed call leaves the process serving.
+    """
     try:
-        renderer = start_render_process(parent, None, software_threads)
-        conn.send(("ready", None))
+        renderer, ready = start()
+        conn.send(("ready", ready))
     except Exception as exc:  # tell the parent why this process cannot render, then exit
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
         return
     while True:
         try:
-            fn, args = conn.recv()
+            message = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            reply = ("ok", fn(renderer, *args))
+            reply = ("ok", handle(renderer, message))
         except Exception as exc:  # the call failed, the process is fine: tell the parent why
             reply = ("error", f"{type(exc).__name__}: {exc}")
         conn.send(reply)
+
+
+def _serve_calls(conn, parent: int, software_threads: bool) -> None:
+    # A watched process: one renderer; (function, args) in, the function's result out.
+    serve_pipe(conn, lambda: (start_render_process(parent, None, software_threads), None),
+               lambda renderer, call: call[0](renderer, *call[1]))
 
 
 class WatchedRenderProcess:

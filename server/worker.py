@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
-from unnatural.generator.render_process import start_render_process
+from unnatural.generator.render_process import serve_pipe, start_render_process
 from unnatural.generator.renderer import Renderer
 from unnatural.generator.sampling import ProgramTable
 from unnatural.generator.spec import COMPOSED, DatasetSpec
@@ -111,20 +111,9 @@ def self_test(renderer: Renderer) -> dict:
 def worker_main(conn: Connection, device: int | None, software_threads: bool, parent: int) -> None:
     """Entry point of a render process (``multiprocessing`` spawn target); returns when the
     parent closes the pipe. Job exceptions go back as ``("error", message)``."""
-    try:
+    def start():
         renderer = start_render_process(parent, device, software_threads)
-        conn.send(("ready", self_test(renderer)))
-    except Exception as exc:  # report why this process cannot render, then exit
-        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
-        return
+        return renderer, self_test(renderer)
+
     tables = _Tables()
-    while True:
-        try:
-            kind, job = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            reply = ("ok", _HANDLERS[kind](renderer, tables, job))
-        except Exception as exc:  # the job failed, the process is fine: tell the parent why
-            reply = ("error", f"{type(exc).__name__}: {exc}")
-        conn.send(reply)
+    serve_pipe(conn, start, lambda renderer, job: _HANDLERS[job[0]](renderer, tables, job[1]))

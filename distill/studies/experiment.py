@@ -170,7 +170,7 @@ def run(bench: Benchmark, out: Path, seeds: list[int], rows: tuple[Row, ...] = R
                "spec": spec.to_dict(), "fitted": sets.fitted, "seeds": seeds, "rows": [],
                "seconds": time.perf_counter() - started}
     for row in shown:
-        runs = [finished(row, s) for s in seeds if finished(row, s)]
+        runs = [entry for s in seeds if (entry := finished(row, s))]
         results["rows"].append({**asdict(row), "kd_score": scores[row.key], "runs": runs})
     print("[4/4] write results", flush=True)
     atomic_write(out / "results.json", (json.dumps(results, indent=1) + "\n").encode())
