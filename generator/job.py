@@ -12,7 +12,8 @@ ranges (several machines sharing one folder, e.g. a Kubernetes Indexed Job) and 
 ``manifest-part-{I:06d}-of-{N:06d}.json`` instead of ``manifest.json``, which the parts would
 race on; a later full ``resume=True`` run reads every part manifest and writes ``manifest.json``.
 Who renders is pluggable (``runner``): the local process pool here, Ray actors in
-:mod:`unnatural.generator.ray_launcher`; shards and manifests are written here either way.
+:mod:`unnatural.generator.ray_launcher`. Local workers write their own shards; Ray actors return
+the bytes and the shards are written here; manifests are written here either way.
 """
 from __future__ import annotations
 
@@ -88,15 +89,22 @@ def part_manifest_name(part: tuple[int, int]) -> str:
 _worker: dict = {}
 
 
-def _init_worker(table: ProgramTable, progress: mp.Queue, devices: mp.Queue, software_threads: bool, parent: int) -> None:
-    _worker.update(table=table, progress=progress,
+def _init_worker(table: ProgramTable, out: Path | None, progress: mp.Queue, devices: mp.Queue, software_threads: bool,
+                 parent: int) -> None:
+    _worker.update(table=table, out=out, progress=progress,
                    renderer=start_pooled_render_process(devices, software_threads, parent))
 
 
 def render_shards(table: ProgramTable, renderer, shards: list[int],
-                  on_images: Callable[[int], None] | None = None) -> list[dict]:
-    """Render, encode and pack consecutive shards into tar bytes, in the process that owns
-    ``renderer`` (a pool worker or a Ray actor); the caller only writes them to disk.
+                  on_images: Callable[[int], None] | None = None, out: Path | None = None) -> list[dict]:
+    """Render, encode and pack consecutive shards into tar archives, in the process that owns
+    ``renderer`` (a pool worker or a Ray actor), and write them to ``out`` when given.
+
+    The local pool's workers write their own shards (``out``): the parent then only gathers
+    manifest entries, instead of receiving every shard's bytes through a pipe and hashing and
+    writing them all in one process (docs/BENCHMARKS.md, issue 15: the pipe and the parent's
+    writes took ~12% of the CPU on 2 cores, and one parent cannot keep up with many GPU workers).
+    Ray actors may run on machines without the output folder, so they return the bytes.
 
     Rendering several shards together groups more images per program (fewer draws, each with
     more tiles); every sample is still a pure function of (spec, index), so each shard's bytes
@@ -107,10 +115,15 @@ def render_shards(table: ProgramTable, renderer, shards: list[int],
         renderer: a :class:`~generator.renderer.Renderer` created in this process.
         shards: consecutive shard indices, ascending.
         on_images: called with the number of images rendered, as they are.
+        out: the job's folder: each shard is written there atomically (:func:`write_shard`).
 
     Returns:
-        One dict per shard: ``index``, ``tar`` (bytes), ``samples``, ``rejected``
-        (program_id -> count) and ``renderer`` (:func:`~generator.context.gl_info`).
+        One dict per shard: ``index``, ``samples``, ``rejected`` (program_id -> count),
+        ``renderer`` (:func:`~generator.context.gl_info`), and either ``tar`` (bytes; no
+        ``out``) or the written file's ``name``, ``bytes`` and ``sha256``.
+
+    Raises:
+        OSError: a shard cannot be written to ``out`` (nothing is left under its name).
     """
     from .context import gl_info
     from .shard import encode_samples, render_samples
@@ -125,8 +138,9 @@ def render_shards(table: ProgramTable, renderer, shards: list[int],
     for k in shards:
         r = spec.shard_range(k)
         part = slice(r.start - start, r.stop - start)
-        results.append({"index": k, "tar": tar_archive(records[part]), "samples": len(r),
-                        "rejected": dict(sorted(samples.select(part).rejected.items())), "renderer": info})
+        tar = tar_archive(records[part])
+        results.append({"index": k, "samples": len(r), "rejected": dict(sorted(samples.select(part).rejected.items())),
+                        "renderer": info, **({"tar": tar} if out is None else write_shard(out, spec, k, tar))})
     return results
 
 
@@ -136,7 +150,7 @@ def _render_task(shards: list[int]) -> list[dict]:
     progress, pid = _worker["progress"], os.getpid()
     progress.put((shards[0], pid, 0))
     return render_shards(_worker["table"], _worker["renderer"], shards,
-                         on_images=lambda n: progress.put((shards[0], pid, n)))
+                         on_images=lambda n: progress.put((shards[0], pid, n)), out=_worker["out"])
 
 
 def plan_tasks(spec: DatasetSpec, table: ProgramTable, todo: list[int], workers: int) -> list[list[int]]:
@@ -155,27 +169,28 @@ def plan_tasks(spec: DatasetSpec, table: ProgramTable, todo: list[int], workers:
     return tasks
 
 
-def _write_shard(out: Path, spec: DatasetSpec, result: dict) -> dict:
-    """Write a rendered shard atomically; returns its manifest entry."""
-    path = out / spec.shard_name(result["index"])
+def write_shard(out: Path, spec: DatasetSpec, index: int, tar: bytes) -> dict:
+    """Write shard ``index``'s tar bytes to ``out`` atomically; returns its ``name``, ``bytes``
+    and ``sha256`` (hex) for the manifest."""
+    path = out / spec.shard_name(index)
     with atomic_open(path) as f:
-        f.write(result["tar"])
-    return {
-        "index": result["index"],
-        "name": path.name,
-        "samples": result["samples"],
-        "bytes": f.bytes,
-        "sha256": f.sha256.hexdigest(),
-        "rejected": result["rejected"],
-    }
+        f.write(tar)
+    return {"name": path.name, "bytes": f.bytes, "sha256": f.sha256.hexdigest()}
+
+
+def _manifest_entry(out: Path, spec: DatasetSpec, result: dict) -> dict:
+    """A finished shard's manifest entry, writing its bytes first when a runner returned them."""
+    written = write_shard(out, spec, result["index"], result["tar"]) if "tar" in result else result
+    return {"index": result["index"], "name": written["name"], "samples": result["samples"],
+            "bytes": written["bytes"], "sha256": written["sha256"], "rejected": result["rejected"]}
 
 
 # -- main side -------------------------------------------------------------------------------
 def run_pool(table: ProgramTable, todo: list[int], workers: int | None,
-             task_timeout: float | None = None) -> Iterator[tuple[int, list[dict]]]:
+             task_timeout: float | None = None, out: Path | None = None) -> Iterator[tuple[int, list[dict]]]:
     """The local :data:`Runner`: a pool of ``workers`` spawned render processes (``None``:
     :func:`default_workers`; never more than ``len(todo)``), one EGL context each, GPUs shared
-    round-robin.
+    round-robin. With ``out``, the workers write the shards there (:func:`render_shards`).
 
     Watchdog: a task (consecutive shards, :func:`plan_tasks`) running longer than
     ``task_timeout`` seconds (``None``: no limit) gets its process killed; the pool is restarted
@@ -195,9 +210,11 @@ def run_pool(table: ProgramTable, todo: list[int], workers: int | None,
     pending = {task[0]: task for task in plan_tasks(table.spec, table, todo, workers)}
     late_once: set[int] = set()
     while pending:
-        late = yield from _run_tasks(table, list(pending.values()), workers, task_timeout, pending)
+        late = yield from _run_tasks(table, list(pending.values()), workers, task_timeout, pending, out)
         if late is None:
             return
+        if out is not None:   # the killed pool's workers may have left partly written shards
+            _remove_temporaries(out, table.spec, {k for task in pending.values() for k in task})
         task = pending[late]
         what = f"shards {task[0]}..{task[-1]}" if len(task) > 1 else f"shard {task[0]}"
         if late in late_once:
@@ -210,11 +227,11 @@ def run_pool(table: ProgramTable, todo: list[int], workers: int | None,
 
 
 def _run_tasks(table: ProgramTable, tasks: list[list[int]], workers: int, task_timeout: float | None,
-               pending: dict[int, list[int]]) -> Iterator[tuple[int, list[dict]]]:
+               pending: dict[int, list[int]], out: Path | None) -> Iterator[tuple[int, list[dict]]]:
     """One pool's life for :func:`run_pool`: runs ``tasks``, deletes each finished one from
     ``pending`` (keyed by first shard) and returns ``None``, or the first shard of a task that
     ran past ``task_timeout``, once its process is killed (the pool is then broken: shut down)."""
-    pool, progress_q = spawn_render_pool(workers, _init_worker, table)
+    pool, progress_q = spawn_render_pool(workers, _init_worker, table, out)
     with pool:
         futures = {pool.submit(_render_task, task): task[0] for task in tasks}
         started: dict[int, tuple[int, float]] = {}   # first shard -> (worker pid, monotonic start)
@@ -346,14 +363,15 @@ def _verified_shards(out: Path, spec: DatasetSpec, table: ProgramTable,
     return kept, renderer_info
 
 
-def _remove_stale_part_temporaries(out: Path, spec: DatasetSpec, shards: range, manifest_name: str) -> None:
-    # Only this part's own leftovers: the other parts sharing the folder may be writing theirs.
+def _remove_temporaries(out: Path, spec: DatasetSpec, shards, names: tuple[str, ...] = ()) -> None:
+    """Delete the temporaries of the shards ``shards`` (a container of indices) and of the files
+    ``names`` in ``out``; others' are left alone (other parts sharing the folder may be writing)."""
     prefix = f"{spec.name}-"
     for tmp in out.glob(f".*{TMP_MARK}*"):
         target = tmp.name[1:].rsplit(TMP_MARK, 1)[0]
         digits = target[len(prefix):-len(".tar")] if target.startswith(prefix) and target.endswith(".tar") else ""
         mine = digits.isdigit() and int(digits) in shards and target == spec.shard_name(int(digits))
-        if mine or target == manifest_name:
+        if mine or target in names:
             with suppress(FileNotFoundError):
                 tmp.unlink()
 
@@ -410,7 +428,7 @@ def render_dataset(
     if part is None:
         remove_stale_temporaries(out)
     else:
-        _remove_stale_part_temporaries(out, spec, wanted, name)
+        _remove_temporaries(out, spec, wanted, (name,))
     done, renderer_info = _verified_shards(out, spec, table, wanted) if resume else ({}, None)
     todo = [k for k in wanted if k not in done]
     first, last = spec.shard_range(wanted[0]), spec.shard_range(wanted[-1])
@@ -419,13 +437,13 @@ def render_dataset(
                desc=desc, disable=not progress, dynamic_ncols=True, smoothing=0.1)
     if todo:
         last_write = 0.0
-        with closing((runner or partial(run_pool, task_timeout=task_timeout))(table, todo, workers)) as results:
+        with closing((runner or partial(run_pool, task_timeout=task_timeout, out=out))(table, todo, workers)) as results:
             try:
                 for images, finished in results:
                     bar.update(images)
                     for result in finished:
                         renderer_info = result["renderer"]
-                        done[result["index"]] = _write_shard(out, spec, result)
+                        done[result["index"]] = _manifest_entry(out, spec, result)
                     if finished and time.monotonic() - last_write > MANIFEST_INTERVAL_S:
                         _write_manifest(out, _manifest(spec, table, done, renderer_info, part), name)
                         last_write = time.monotonic()

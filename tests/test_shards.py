@@ -8,7 +8,8 @@ import pytest
 import webdataset as wds
 
 from unnatural.generator.files import sha256_file
-from unnatural.generator.job import JobError, render_dataset
+from unnatural.generator.job import JobError, _remove_temporaries, render_dataset, run_pool
+from unnatural.generator.sampling import ProgramTable
 from unnatural.generator.spec import COMPOSED, DatasetSpec
 
 MIX = {"plasma": 1.0, "voronoi_cells": 1.0, "fbm_noise": 1.0, COMPOSED: 1.0}
@@ -57,6 +58,30 @@ def test_two_runs_give_identical_bytes(tmp_path):
     assert [s["sha256"] for s in a["shards"]] == [s["sha256"] for s in b["shards"]]
     for name in ("unnatural-000000.tar", "unnatural-000002.tar"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_pool_workers_write_their_own_shards(tmp_path):
+    # Local workers write shards and send only manifest fields; the bytes equal those a runner
+    # returns to the parent (the Ray path).
+    spec = small_spec()
+    table = ProgramTable(spec)
+    written = sorted((r for _, rs in run_pool(table, [0, 1, 2], 2, out=tmp_path) for r in rs), key=lambda r: r["index"])
+    assert [r["index"] for r in written] == [0, 1, 2] and all("tar" not in r for r in written)
+    returned = sorted((r for _, rs in run_pool(table, [0, 1, 2], 1) for r in rs), key=lambda r: r["index"])
+    for w, r in zip(written, returned):
+        path = tmp_path / w["name"]
+        assert path.read_bytes() == r["tar"] and path.stat().st_size == w["bytes"] and sha256_file(path) == w["sha256"]
+        assert (w["samples"], w["rejected"]) == (r["samples"], r["rejected"])
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_removing_temporaries_spares_other_shards_and_files(tmp_path):
+    spec = small_spec()
+    names = [f".{spec.shard_name(k)}.tmp-1-ab" for k in range(4)] + [".manifest.json.tmp-1-cd", ".other.json.tmp-2-ef"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    _remove_temporaries(tmp_path, spec, {1, 3}, ("manifest.json",))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([names[0], names[2], names[5]])
 
 
 def test_existing_dataset_needs_resume(tmp_path):
