@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from unnatural.distill.studies.experiment import BENCHMARKS, ROWS, Benchmark, Recipe, _is_current, main, run
+from unnatural.distill.studies.experiment import BENCHMARKS, ROWS, Benchmark, Recipe, _is_current, _score_key, main, run
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +88,18 @@ def test_fitted_students_of_another_fit_are_not_current():
         assert not _is_current({"fitted_hash": "h1"}, rows[key], "h2")          # refitted since
         assert not _is_current({"fitted_hash": "h1"}, rows[key], None)          # fit deleted, to be redone
         assert _is_current({"test_acc": 0.5}, rows[key], "h2")                  # recorded before hashes
+
+
+def test_kd_score_cache_key_changes_when_a_set_is_written_again(tmp_path):
+    import os
+
+    import numpy as np
+
+    path = tmp_path / "set.npy"
+    assert _score_key("noise") == "noise" and _score_key(str(path)) == str(path)   # not a file (yet)
+    np.save(path, np.zeros((2, 3, 8, 8), np.uint8))
+    first = _score_key(str(path))
+    assert first.startswith(f"{path}|") and _score_key(str(path)) == first
+    np.save(path, np.ones((2, 3, 8, 8), np.uint8))
+    os.utime(path, ns=(0, os.stat(path).st_mtime_ns + 1_000_000))    # a refit, later in time
+    assert _score_key(str(path)) != first

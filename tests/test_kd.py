@@ -222,10 +222,11 @@ def test_torchrun_ddp_on_cpu(teacher, tmp_path):
     import sys
 
     from conftest import ROOT
-    from unnatural.server.process import free_port
 
+    # --standalone: torchrun's rendezvous takes a free port itself (a port picked here first
+    # could be taken by another test before torchrun binds it).
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
          "-m", "unnatural", "distill", "--teacher", str(teacher), "--student", "cnn", "--data", "noise",
          "--steps", "4", "--batch-size", "16", "--warmup-steps", "1", "--eval", "digits", "--eval-every", "2",
          "--out", str(tmp_path), "--no-progress", "--device", "cpu"],

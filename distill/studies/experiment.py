@@ -247,6 +247,16 @@ def _finished(path: Path) -> dict:
     return done
 
 
+def _score_key(data: str) -> str:
+    """The kd-score cache key of a row's data: the data text, and for a file its size and mtime,
+    so a set written again (e.g. the fitted set after a refit) is scored again."""
+    path = Path(data)
+    if not path.is_file():
+        return data
+    st = path.stat()
+    return f"{data}|{st.st_size}|{st.st_mtime_ns}"
+
+
 def _kd_scores(path: Path, teacher, tinfo, sets: dict[str, str], bench: Benchmark, device) -> dict:
     """kd-score of each row's image set (row key -> score), kept in ``path`` for reruns."""
     from ..kd import image_source, teacher_scores
@@ -254,12 +264,13 @@ def _kd_scores(path: Path, teacher, tinfo, sets: dict[str, str], bench: Benchmar
     kept = json.loads(path.read_text()) if path.is_file() else {}
     scores = {}
     for key, data in sets.items():
-        if data not in kept:
+        cache = _score_key(data)
+        if cache not in kept:
             source = image_source(data, 256, seed=0, size=bench.size, num_workers=1, channels=tinfo.channels)
-            kept[data] = teacher_scores(teacher, source(), bench.size, tinfo.num_classes, device, SCORE_IMAGES,
-                                        tinfo.channels)
+            kept[cache] = teacher_scores(teacher, source(), bench.size, tinfo.num_classes, device, SCORE_IMAGES,
+                                         tinfo.channels)
             atomic_write(path, (json.dumps(kept, indent=1) + "\n").encode())
-        scores[key] = kept[data]
+        scores[key] = kept[cache]
     return scores
 
 
