@@ -31,10 +31,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from . import errors
-from .auth import BodyGuard, require_token
+from .auth import BodyGuard, HostGuard, require_token
 from .routes import browser, catalogue, datasets, operations
 from .schemas import responses
 from .settings import ServerSettings
@@ -76,7 +75,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         app.include_router(router, dependencies=protected, responses=responses(401))
     app.add_middleware(BodyGuard, state=state)
     hosts = [h.strip() for h in state.settings.allowed_hosts.split(",") if h.strip()]
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)   # outermost: a bad Host gets 400 first
+    app.add_middleware(HostGuard, allowed_hosts=hosts)   # outermost: a bad Host gets 400 first
     return app
 
 

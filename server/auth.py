@@ -5,6 +5,7 @@
 (see :func:`unnatural.server.app.create_app`); it is built on FastAPI's security classes so
 that both schemes are in ``/openapi.json``. :class:`BodyGuard` runs before FastAPI reads a
 body: it refuses unauthenticated bodies and bodies above the size limit unread.
+:class:`HostGuard` refuses a ``Host`` outside ``--allowed-hosts`` with a JSON 400.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .state import State
 
@@ -118,6 +120,47 @@ def _cookie(headers: dict[str, str]) -> str | None:
     except CookieError:
         return None
     return morsel.value if morsel else None
+
+
+BAD_HOST = "the request's Host header is not one this server answers to (unnatural serve --allowed-hosts)"
+_PASSED = "unnatural.host_passed"   # scope key: set when the request reached the app behind the guard
+
+
+class HostGuard(TrustedHostMiddleware):
+    """Starlette's ``TrustedHostMiddleware`` (its host matching and www-redirect), answering a
+    refused ``Host`` with the server's JSON error body (``{"detail": BAD_HOST}``, status 400)
+    instead of plain text. The refused host is not echoed (no reflected content).
+
+    Args:
+        app: the ASGI app; ``allowed_hosts``: host names, ``*.example.com`` patterns or ``*``.
+    """
+
+    def __init__(self, app, allowed_hosts: list[str]) -> None:
+        async def passed(scope, receive, send) -> None:
+            scope[_PASSED] = True
+            await app(scope, receive, send)
+
+        super().__init__(passed, allowed_hosts=allowed_hosts)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or self.allow_any:
+            return await super().__call__(scope, receive, send)
+        scope = dict(scope)   # ours: the app behind marks it when the Host passed
+        refused = False
+
+        async def json_refusal(message) -> None:
+            # Unless the request reached the app, the middleware answers by itself: a 400 to
+            # refuse (rewritten here, its plain-text body dropped) or a www redirect (kept).
+            nonlocal refused
+            if scope.get(_PASSED):
+                await send(message)
+            elif message["type"] == "http.response.start" and message["status"] == 400:
+                refused = True
+                await _answer(send, 400, BAD_HOST)
+            elif not refused:
+                await send(message)
+
+        await super().__call__(scope, receive, json_refusal)
 
 
 async def _answer(send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:

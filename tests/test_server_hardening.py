@@ -172,6 +172,10 @@ def test_urls_come_from_the_public_url_and_hosts_are_checked(hard):
     assert info["url_template"] == f"{PUBLIC}/datasets/small/small-{{000000..000001}}.tar"
     forged = hard.client.get("/datasets/small", headers={"Host": "evil.example"})
     assert forged.status_code == 400 and "evil.example" not in forged.text
+    assert forged.headers["content-type"] == "application/json" and "--allowed-hosts" in forged.json()["detail"]
+    assert hard.client.get("/healthz", headers={"Host": "evil.example:80"}).status_code == 400   # probes too
+    sock = _raw(hard, "GET /healthz HTTP/1.1\nHost: \n")                   # an empty Host
+    assert _status(sock) == 400
 
 
 # -- 9. keys past 10 digits ------------------------------------------------------------------
