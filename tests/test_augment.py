@@ -42,7 +42,7 @@ def test_off_is_identity():
 
 
 @pytest.mark.parametrize("config", [
-    only(crop="pad"), only(crop="rrc"), only(flip=True), only(randaugment_ops=2), only(color_jitter=0.4),
+    only(lowpass=0.5), only(crop="pad"), only(crop="rrc"), only(flip=True), only(randaugment_ops=2), only(color_jitter=0.4),
     only(elastic_p=1.0), only(invert_p=1.0), only(mixup=True),
 ], ids=str)
 def test_each_piece_changes_the_images(config):
@@ -50,6 +50,20 @@ def test_each_piece_changes_the_images(config):
     y = Augmenter(config, seed=1)(x)
     changed = (y - x).abs().amax((1, 2, 3)) > 1e-4
     assert changed.float().mean() >= 0.5
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_lowpass_resamples_through_a_smaller_side(channels):
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(4, channels, 32, 32, generator=g)                  # pixel noise: all high frequency
+    y = Augmenter(only(lowpass=0.5))(x)
+    small = F.avg_pool2d(x, 2)                                          # area resampling to 16 px
+    assert torch.allclose(y, F.interpolate(small, size=(32, 32), mode="bilinear", align_corners=False), atol=1e-6)
+    assert y.std() < 0.6 * x.std() and abs(y.mean() - x.mean()) < 0.01
+    blocky = F.interpolate(small, size=(32, 32), mode="nearest")         # the same 16 px content, other detail
+    assert torch.allclose(Augmenter(only(lowpass=0.5))(blocky), y, atol=1e-6)
+    assert Augmenter(only(lowpass=0.5))(torch.rand(2, 3, 24, 40)).shape == (2, 3, 24, 40)
+    assert only(lowpass=1.0) == OFF
 
 
 def test_flip_only_gives_the_input_or_its_mirror():
@@ -239,7 +253,7 @@ def test_batch_of_256():
 @pytest.mark.parametrize("config", [
     AugmentConfig.synthetic(), AugmentConfig.real(), OFF, AugmentConfig(crop="rrc", pad=(2, 3), mixup_alpha=0.2),
     only(elastic_p=0.25, elastic_alpha=30.0, randaugment_magnitude=9, randaugment_ops=1, flip=True),
-    AugmentConfig(ref_size=16, pad=(2, 6)),
+    AugmentConfig(ref_size=16, pad=(2, 6)), only(lowpass=0.5),
 ], ids=str)
 def test_parse_round_trips(config):
     assert AugmentConfig.parse(str(config)) == config
@@ -271,7 +285,7 @@ def test_parse_rejects_bad_keys_and_values(text, named):
     ("crop", "center"), ("pad", (12, 4)), ("pad", (-1, 4)), ("flip", 1), ("color_jitter", 1.5),
     ("randaugment_ops", 15), ("randaugment_ops", 2.0), ("randaugment_magnitude", 31), ("invert_p", 1.1),
     ("elastic_p", -0.1), ("elastic_alpha", -1.0), ("elastic_sigma", 0.0), ("mixup", "yes"), ("mixup_alpha", 0.0),
-    ("ref_size", 0), ("ref_size", 32.0),
+    ("ref_size", 0), ("ref_size", 32.0), ("lowpass", 0.0), ("lowpass", 1.5),
 ])
 def test_config_validation(field, value):
     with pytest.raises(ValueError, match=rf"{field}=.*allowed"):

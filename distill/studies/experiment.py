@@ -29,7 +29,7 @@ import argparse
 import json
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from unnatural.generator.files import atomic_write, save_figure
@@ -81,7 +81,7 @@ class Row:
     data: str
     balance: bool = False
     adversarial: float = 0.0
-    extra: dict = field(default_factory=dict)
+    augment: str = ""   # key=value settings (AugmentConfig.parse) added to the recipe's augmentation
 
 
 ROWS = (
@@ -92,6 +92,7 @@ ROWS = (
     Row("e", "(e) teacher-fitted spec", "fitted"),
     Row("f", "(f) teacher-fitted spec + boundary samples", "fitted", adversarial=0.25),
     Row("g", "(g) default mix and fitted spec together + boundary samples", "fitted+shaders", adversarial=0.25),
+    Row("h", "(h) teacher-fitted spec, low-pass 0.5", "fitted", augment="lowpass=0.5"),
 )
 
 BENCHMARKS = {
@@ -304,8 +305,8 @@ def _student(bench: Benchmark, row: Row, seed: int, data: str, teacher_path: Pat
     r = bench.recipe
     config = DistillConfig(steps=r.steps, batch_size=r.batch_size, optimizer=r.optimizer, lr=r.lr,
                            weight_decay=r.weight_decay, warmup_steps=max(1, r.steps // 20),
-                           temperature=r.temperature, augment=r.augment, balance=row.balance,
-                           adversarial=row.adversarial, eval_every=max(1, r.steps // 10),
+                           temperature=r.temperature, augment=",".join(filter(None, (r.augment, row.augment))),
+                           balance=row.balance, adversarial=row.adversarial, eval_every=max(1, r.steps // 10),
                            checkpoint_every=max(1, r.steps // 4), seed=seed)
     run_dir = out / "students" / f"{row.key}-seed{seed}"
     _, tinfo = load_model(teacher_path)
@@ -408,7 +409,7 @@ Teacher: `{bench['teacher_arch']}` at {bench['size']} px, {teacher_recipe}, best
 checkpoint: **{100 * teacher['test_acc']:.2f}%** test accuracy. Students: `{bench['student_arch']}`,
 {recipe['steps']} KD steps of batch {recipe['batch_size']}, {recipe['optimizer']} lr {recipe['lr']} (weight decay
 {recipe['weight_decay']}) with warm-up + cosine, T = {recipe['temperature']}, augmentation `{recipe['augment']}`
-(the same recipe for every row). Shader set: {results['spec']['images']:,} images of the default mix
+(the same recipe for every row; a row that names a setting adds it to this augmentation). Shader set: {results['spec']['images']:,} images of the default mix
 at {bench['size']} px (rendered to shards, decoded once into an array), RGB, seen by the teacher {'as BT.601 luma' if bench['dataset'] in ('fashion-mnist', 'mnist')
 else 'as rendered'}.{_fitted_text(results)} kd-score: over {SCORE_IMAGES:,} images of each set before balancing.
 
