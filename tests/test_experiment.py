@@ -103,3 +103,20 @@ def test_kd_score_cache_key_changes_when_a_set_is_written_again(tmp_path):
     np.save(path, np.ones((2, 3, 8, 8), np.uint8))
     os.utime(path, ns=(0, os.stat(path).st_mtime_ns + 1_000_000))    # a refit, later in time
     assert _score_key(str(path)) != first
+
+
+def test_students_recorded_before_the_row_fields_changed_keep_their_keys(tmp_path):
+    from dataclasses import asdict
+
+    from unnatural.distill.studies.experiment import _finished, _run_key
+
+    bench, row = BENCHMARKS["fashion"], ROWS[1]
+    old_row = {k: v for k, v in asdict(row).items() if k != "augment"} | {"extra": {}}   # the first Row layout
+    old_key = json.dumps({"bench": bench.name, "teacher": bench.teacher, "recipe": asdict(bench.recipe),
+                          "row": old_row, "seed": 0}, sort_keys=True)
+    (tmp_path / "results.jsonl").write_text(json.dumps({"key": old_key, "test_acc": 0.7}) + "\n")
+    done = _finished(tmp_path / "results.jsonl")
+    assert done[_run_key(bench, row, 0)] == {"test_acc": 0.7}
+    lowpass = ROWS[-1]
+    assert lowpass.augment and json.loads(_run_key(bench, lowpass, 0))["row"]["augment"] == lowpass.augment
+    assert "augment" not in json.loads(_run_key(bench, row, 0))["row"]

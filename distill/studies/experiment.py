@@ -220,10 +220,25 @@ class _ImageSets:
         return ensure_array(self.out / "fitted-shards", shards, self.progress)
 
 
+# Row fields added after students were first recorded: left out of run keys at these defaults,
+# so the students of older entries keep their keys. ``extra`` is a removed field (always empty).
+_LATER_ROW_FIELDS = {"augment": ""}
+_REMOVED_ROW_FIELDS = ("extra",)
+
+
 def _run_key(bench: Benchmark, row: Row, seed: int) -> str:
     """What decides a student: the benchmark's teacher and recipe, the row, the seed."""
+    fields = {k: v for k, v in asdict(row).items() if _LATER_ROW_FIELDS.get(k, object()) != v}
     return json.dumps({"bench": bench.name, "teacher": bench.teacher, "recipe": asdict(bench.recipe),
-                       "row": asdict(row), "seed": seed}, sort_keys=True)
+                       "row": fields, "seed": seed}, sort_keys=True)
+
+
+def _canonical_key(key: str) -> str:
+    """A recorded run key as :func:`_run_key` writes it now (removed row fields dropped)."""
+    parts = json.loads(key)
+    for name in _REMOVED_ROW_FIELDS:
+        parts["row"].pop(name, None)
+    return json.dumps(parts, sort_keys=True)
 
 
 def _is_current(entry: dict | None, row: Row, fitted_hash: str | None) -> bool:
@@ -244,7 +259,7 @@ def _finished(path: Path) -> dict:
                 entry = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            done[entry.pop("key")] = entry
+            done[_canonical_key(entry.pop("key"))] = entry
     return done
 
 
