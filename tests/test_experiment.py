@@ -117,6 +117,6 @@ def test_students_recorded_before_the_row_fields_changed_keep_their_keys(tmp_pat
     (tmp_path / "results.jsonl").write_text(json.dumps({"key": old_key, "test_acc": 0.7}) + "\n")
     done = _finished(tmp_path / "results.jsonl")
     assert done[_run_key(bench, row, 0)] == {"test_acc": 0.7}
-    lowpass = ROWS[-1]
+    lowpass = next(r for r in ROWS if r.augment)
     assert lowpass.augment and json.loads(_run_key(bench, lowpass, 0))["row"]["augment"] == lowpass.augment
     assert "augment" not in json.loads(_run_key(bench, row, 0))["row"]

@@ -36,8 +36,8 @@ from unnatural.generator.files import atomic_write, save_figure
 
 from .bn import parse_seeds
 from .report import replace_section
-from .workspace import (SYNTHETIC_AUGMENT, TEACHER_AUGMENT, ensure_array, ensure_fitted, ensure_shards, ensure_teacher,
-                        ensure_union)
+from .workspace import (SYNTHETIC_AUGMENT, TEACHER_AUGMENT, ensure_array, ensure_fitted, ensure_impressions,
+                        ensure_shards, ensure_teacher, ensure_union)
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,9 @@ class Benchmark:
 class Row:
     """One image set to distill from: ``data`` is ``real`` (the teacher's training images),
     ``shaders`` (the rendered default mix), ``fitted`` (the rendered teacher-fitted spec,
-    ``unnatural fit``), ``fitted+shaders`` (both sets together, twice the images) or ``noise``."""
+    ``unnatural fit``), ``fitted+shaders`` (both sets together, twice the images),
+    ``fitted+impressions`` (the fitted set and ZSKD data impressions started from its first
+    images, :mod:`unnatural.distill.impressions`) or ``noise``."""
 
     key: str
     label: str
@@ -93,6 +95,7 @@ ROWS = (
     Row("f", "(f) teacher-fitted spec + boundary samples", "fitted", adversarial=0.25),
     Row("g", "(g) default mix and fitted spec together + boundary samples", "fitted+shaders", adversarial=0.25),
     Row("h", "(h) teacher-fitted spec, low-pass 0.5", "fitted", augment="lowpass=0.5"),
+    Row("i", "(i) teacher-fitted spec + data impressions of 1/8 of it", "fitted+impressions"),
 )
 
 BENCHMARKS = {
@@ -112,7 +115,8 @@ BENCHMARKS = {
         recipe=Recipe(steps=1000, optimizer="sgd", lr=0.05, weight_decay=5e-4, temperature=5.0), images=20_000),
 }
 SCORE_IMAGES = 4096     # images per kd-score
-FITTED_DATA = ("fitted", "fitted+shaders")  # row data made from the teacher-fitted spec
+FITTED_DATA = ("fitted", "fitted+shaders", "fitted+impressions")  # row data made from the teacher-fitted spec
+IMPRESSIONS_SHARE = 8   # row (i): data impressions of the first 1/8 of the fitted set, added to it
 
 
 def run(bench: Benchmark, out: Path, seeds: list[int], rows: tuple[Row, ...] = ROWS, doc: Path | None = None,
@@ -138,7 +142,7 @@ def run(bench: Benchmark, out: Path, seeds: list[int], rows: tuple[Row, ...] = R
                                      progress=progress, **bench.teacher)
     print(f"[2/4] shader set: {bench.images:,} images of the default mix", flush=True)
     spec, shards = ensure_shards(out / "shards", bench.size, bench.images, seed=0, progress=progress)
-    sets = _ImageSets(bench, out, teacher_path, spec, shards, progress)
+    sets = _ImageSets(bench, out, teacher_path, spec, shards, progress, str(device))
     teacher, tinfo = load_model(teacher_path, device)
     done = _finished(out / "results.jsonl")
     fitted_hash = sets.fitted_hash()
@@ -186,8 +190,9 @@ class _ImageSets:
     """The row data of a run folder, made on first use and kept: the real dataset's name,
     ``noise``, and the default-mix and teacher-fitted shader sets decoded into arrays."""
 
-    def __init__(self, bench: Benchmark, out: Path, teacher_path: Path, spec, shards: str, progress: bool):
-        self.bench, self.out, self.teacher_path, self.progress = bench, out, teacher_path, progress
+    def __init__(self, bench: Benchmark, out: Path, teacher_path: Path, spec, shards: str, progress: bool,
+                 device: str):
+        self.bench, self.out, self.teacher_path, self.progress, self.device = bench, out, teacher_path, progress, device
         self.spec, self.shards = spec, shards
         self.fitted: dict | None = None        # the fit's summary once the fitted set exists
         self._paths = {"real": bench.dataset, "noise": "noise"}
@@ -198,6 +203,11 @@ class _ImageSets:
                 self._paths[data] = self._fitted()
             elif data == "fitted+shaders":
                 self._paths[data] = ensure_union(self.out / "union.npy", [self.path("shaders"), self.path("fitted")])
+            elif data == "fitted+impressions":
+                print(f"      data impressions of {self.bench.images // IMPRESSIONS_SHARE:,} fitted images", flush=True)
+                impressions = ensure_impressions(self.out / "impressions.npy", self.teacher_path, self.path("fitted"),
+                                                 self.bench.images // IMPRESSIONS_SHARE, self.device, self.progress)
+                self._paths[data] = ensure_union(self.out / "fitted-impressions.npy", [self.path("fitted"), impressions])
             else:
                 self._paths[data] = ensure_array(self.out / "shards", self.shards, self.progress)
         return self._paths[data]

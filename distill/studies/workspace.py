@@ -72,6 +72,31 @@ def ensure_union(path: str | Path, arrays: list[str]) -> str:
     return str(path)
 
 
+def ensure_impressions(path: str | Path, teacher: str | Path, start: str, count: int, device: str = "auto",
+                       progress: bool = True) -> str:
+    """``path``: data impressions (:func:`unnatural.distill.impressions.impressions_array`, seed 0,
+    the defaults) of the first ``count`` images of the array ``start`` against ``teacher``,
+    written once (temporary name, then renamed); returns its path. Like the other sets here it
+    is not remade when its inputs change: delete it after a refit."""
+    import numpy as np
+
+    from unnatural.generator.files import atomic_open
+
+    from ..checkpoint import load_model
+    from ..impressions import impressions_array
+    from ..training import pick_device
+
+    path = Path(path)
+    if not path.is_file():
+        dev = pick_device(device)
+        model, info = load_model(teacher, dev)
+        images = np.load(start, mmap_mode="r")[:count]
+        out = impressions_array(model, images, info.input_size, info.channels, dev, progress=progress)
+        with atomic_open(path) as f:
+            np.save(f, out)
+    return str(path)
+
+
 def ensure_fitted(path: str | Path, teacher: str | Path, size: int, progress: bool = True) -> tuple:
     """The teacher-fitted spec in ``path`` (``unnatural fit`` with its defaults, seed 0: the
     default base spec at the teacher's input size, which must be ``size`` px), fitted unless it

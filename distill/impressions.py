@@ -1,0 +1,141 @@
+"""Data impressions: images optimised so that the teacher's softened output matches sampled soft labels.
+
+Nayak et al., "Zero-Shot Knowledge Distillation in Deep Networks" (ZSKD, ICML 2019,
+arXiv:1905.08114; docs/METHODS.md §8 and §10):
+- the class similarity matrix comes from the teacher's last layer: the cosine similarity of its
+  class weight vectors, min-max normalised per row (ZSKD §3.1);
+- a target for class k is a Dirichlet draw with concentration ``beta * C[k]``; half the targets
+  use beta = 1 (spread) and half beta = 0.1 (peaked), as ZSKD does;
+- each image is optimised (Adam) to minimise the cross-entropy between the target and the
+  teacher's softmax at temperature 20, its pixels kept in [0, 1].
+
+ZSKD starts from uniform noise and runs 1,500 iterations. Here the start is a set of shader
+images (e.g. a teacher-fitted set, :mod:`unnatural.distill.fit`), so a hundred iterations reach
+the targets and the images keep the shaders' structure.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+BETAS = (1.0, 0.1)          # Dirichlet scales, alternating over the images (ZSKD §3.2)
+MIN_CONCENTRATION = 1e-3    # a Dirichlet needs every concentration > 0; C's row minimum is 0
+
+
+def class_similarity(teacher: nn.Module) -> torch.Tensor:
+    """``(K, K)`` float32 class similarity in [0, 1] from the teacher's last ``nn.Linear``
+    (ZSKD §3.1): cosine similarity of the class weight vectors, min-max normalised per row.
+
+    Raises:
+        ValueError: the teacher has no ``nn.Linear`` layer.
+    """
+    linears = [m for m in teacher.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ValueError("the teacher has no nn.Linear layer: its class similarity is read from the last one")
+    w = F.normalize(linears[-1].weight.detach().float().cpu(), dim=1)
+    sim = w @ w.T
+    low, high = sim.min(1, keepdim=True).values, sim.max(1, keepdim=True).values
+    return (sim - low) / (high - low).clamp_min(1e-12)
+
+
+def soft_targets(similarity: torch.Tensor, count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``count`` Dirichlet soft labels: image ``i`` targets class ``i mod K`` with concentration
+    ``beta * similarity[k]``, beta alternating over :data:`BETAS`.
+
+    Returns:
+        ``(targets (count, K) float32 rows summing to 1, classes (count,) int64)``.
+    """
+    k = similarity.shape[0]
+    classes = torch.arange(count) % k
+    beta = torch.tensor(BETAS)[torch.arange(count) % len(BETAS)]
+    concentration = (beta[:, None] * similarity[classes]).clamp_min(MIN_CONCENTRATION)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        targets = torch.distributions.Dirichlet(concentration).sample()
+    return targets, classes
+
+
+def data_impressions(teacher: nn.Module, start: torch.Tensor, *, iterations: int = 100, lr: float = 0.01,
+                     temperature: float = 20.0, batch_size: int = 512, seed: int = 0,
+                     progress: bool = True) -> torch.Tensor:
+    """Optimise ``start`` into data impressions of ``teacher`` (module docstring).
+
+    Args:
+        teacher: a frozen classifier taking ``start``'s layout to logits ``(N, K)``; put in eval mode.
+        start: ``(N, C, H, W)`` float in [0, 1] on the teacher's device, the initial images.
+        iterations: Adam steps per image, >= 1.
+        lr: Adam learning rate on [0, 1] pixels, > 0.
+        temperature: softmax temperature of the matched output, > 0 (ZSKD: 20).
+        batch_size: images optimised together, >= 1 (each image's result does not depend on it
+            up to float rounding: the loss is a per-image sum).
+        seed: seed of the Dirichlet targets.
+        progress: a tqdm bar over the images.
+
+    Returns:
+        ``(N, C, H, W)`` float32 in [0, 1] on ``start``'s device.
+
+    Raises:
+        ValueError: an argument outside its range (named with the allowed range), or ``start``
+            not a 4-d float batch.
+    """
+    for name, value, ok, allowed in (("iterations", iterations, iterations >= 1, ">= 1"), ("lr", lr, lr > 0, "> 0"),
+                                     ("temperature", temperature, temperature > 0, "> 0"),
+                                     ("batch_size", batch_size, batch_size >= 1, ">= 1")):
+        if not ok:
+            raise ValueError(f"data impressions: {name} {value} is invalid: allowed {allowed}")
+    if start.ndim != 4 or not start.is_floating_point():
+        raise ValueError(f"data impressions start from a float (N, C, H, W) batch, got {start.dtype} {tuple(start.shape)}")
+    teacher.eval()
+    targets, _ = soft_targets(class_similarity(teacher), len(start), seed)
+    targets = targets.to(start.device)
+    params = [p for p in teacher.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    out = []
+    try:
+        bar = tqdm(total=len(start), unit="img", desc="data impressions", disable=not progress, dynamic_ncols=True)
+        for a in range(0, len(start), batch_size):
+            x = start[a:a + batch_size].detach().clone().float().requires_grad_(True)
+            y = targets[a:a + batch_size]
+            opt = torch.optim.Adam([x], lr=lr)
+            for _ in range(iterations):
+                loss = -(y * F.log_softmax(teacher(x).float() / temperature, 1)).sum()
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                with torch.no_grad():
+                    x.clamp_(0, 1)
+            out.append(x.detach())
+            bar.update(len(x))
+        bar.close()
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+    return torch.cat(out)
+
+
+def impressions_array(teacher: nn.Module, images: np.ndarray, size: int, channels: int, device: torch.device,
+                      **kwargs) -> np.ndarray:
+    """Data impressions of an image array in the shader sets' layout.
+
+    Args:
+        teacher: the frozen teacher, on ``device``, taking ``(N, channels, size, size)``.
+        images: ``(N, 3, H, W)`` uint8 RGB, e.g. a decoded shard set.
+        size, channels: the teacher's input side and channels (the images are converted by
+            :func:`unnatural.distill.kd.as_float_images`).
+        **kwargs: passed to :func:`data_impressions`.
+
+    Returns:
+        ``(N, 3, size, size)`` uint8: the impressions, grey ones repeated to RGB (BT.601 luma of
+        equal channels is the grey itself), so they stack with shader sets.
+    """
+    from .kd import as_float_images
+
+    start = as_float_images(torch.from_numpy(np.ascontiguousarray(images)), device, size, channels)
+    x = data_impressions(teacher, start, **kwargs)
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    return x.mul(255).round_().clamp_(0, 255).to(torch.uint8).cpu().numpy()
