@@ -134,7 +134,7 @@ def impressions_array(teacher: nn.Module, images: np.ndarray, size: int, channel
     """
     from .kd import as_float_images
 
-    start = as_float_images(torch.from_numpy(np.ascontiguousarray(images)), device, size, channels)
+    start = as_float_images(torch.from_numpy(np.array(images)), device, size, channels)   # a copy: mmap slices are read-only
     x = data_impressions(teacher, start, **kwargs)
     if x.shape[1] == 1:
         x = x.expand(-1, 3, -1, -1)
