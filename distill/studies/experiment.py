@@ -95,7 +95,7 @@ ROWS = (
     Row("f", "(f) teacher-fitted spec + boundary samples", "fitted", adversarial=0.25),
     Row("g", "(g) default mix and fitted spec together + boundary samples", "fitted+shaders", adversarial=0.25),
     Row("h", "(h) teacher-fitted spec, low-pass 0.5", "fitted", augment="lowpass=0.5"),
-    Row("i", "(i) teacher-fitted spec + data impressions of 1/8 of it", "fitted+impressions"),
+    Row("i", "(i) teacher-fitted spec + data impressions of half of it", "fitted+impressions"),
 )
 
 BENCHMARKS = {
@@ -116,7 +116,7 @@ BENCHMARKS = {
 }
 SCORE_IMAGES = 4096     # images per kd-score
 FITTED_DATA = ("fitted", "fitted+shaders", "fitted+impressions")  # row data made from the teacher-fitted spec
-IMPRESSIONS_SHARE = 8   # row (i): data impressions of the first 1/8 of the fitted set, added to it
+IMPRESSIONS_SHARE = 2   # row (i): data impressions of the first half of the fitted set, added to it
 
 
 def run(bench: Benchmark, out: Path, seeds: list[int], rows: tuple[Row, ...] = ROWS, doc: Path | None = None,
