@@ -14,7 +14,7 @@ from unnatural.generator.args import ArgParser, UsageError
 
 PROG = "unnatural"
 COMMAND_MODULES = ("unnatural.generator.cli", "unnatural.server.cli", "unnatural.distill.cli")
-COMMANDS = "{render,shaders,serve,teacher,distill,kd-score,fit,study}"
+COMMANDS = "{render,shaders,serve,teacher,distill,kd-score,fit,impressions,study}"
 
 
 def make_parser() -> ArgParser:

@@ -1,4 +1,4 @@
-"""The distillation commands: ``teacher train``, ``distill``, ``kd-score``, ``fit`` and ``study bn|ptq``,
+"""The distillation commands: ``teacher train``, ``distill``, ``kd-score``, ``fit``, ``impressions`` and ``study bn|ptq``,
 added to the root command by :mod:`unnatural.cli`; torch is imported only when one of them runs."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from unnatural.generator.args import UsageError, arg_type, int_arg, positive_float_arg
+from unnatural.generator.args import UsageError, arg_type, int_arg, parse_weight, positive_float_arg
 
 from .datasets import DATASETS, parse_dataset
 
@@ -138,6 +138,40 @@ def add_commands(sub) -> None:
     f.add_argument("--device", default="auto", help="where the teacher runs: auto | cpu | cuda[:N]")
     f.add_argument("--no-progress", action="store_true")
     f.set_defaults(func=_cmd_fit)
+
+    i = sub.add_parser("impressions", help="data impressions of a teacher, started from an image set",
+                       description="ZSKD data impressions (Nayak et al. 2019) with DeepInversion's image priors "
+                                   "(docs/METHODS.md §10): each start image is optimised until the teacher's "
+                                   "softmax at --temperature matches a Dirichlet soft label drawn from the "
+                                   "teacher's class similarity. Start from a teacher-fitted set ('unnatural fit', "
+                                   "then 'unnatural render'). Writes OUT, a uint8 (N, 3, H, W) .npy array at the "
+                                   "teacher's input size that 'unnatural distill --data OUT' reads.")
+    i.add_argument("--teacher", type=Path, required=True, help="teacher model file (this project's or TorchScript)")
+    i.add_argument("--data", required=True, help="start images: shards (a local path or brace pattern) or an .npy "
+                                                 "uint8 (N, 3, H, W) array")
+    i.add_argument("--out", type=Path, required=True, help=".npy array to write")
+    i.add_argument("--images", type=int_arg("--images", 1, 10**9), default=None,
+                   help="optimise the first N start images (default: all)")
+    i.add_argument("--with-start", action="store_true",
+                   help="write the start images, then the impressions, in one array (the benchmark's row (i) "
+                        "with --images half the set)")
+    i.add_argument("--iterations", type=int_arg("--iterations", 1, 10**6), default=100,
+                   help="Adam steps per image (default 100; ZSKD ran 1500 from noise)")
+    i.add_argument("--lr", type=positive_float_arg("--lr"), default=0.01, help="Adam learning rate on [0, 1] pixels")
+    i.add_argument("--temperature", type=positive_float_arg("--temperature"), default=20.0,
+                   help="softmax temperature of the matched output (default 20, as ZSKD)")
+    i.add_argument("--tv", type=arg_type(parse_weight, "--tv"), default=1.0,
+                   help="total-variation prior weight per image (default 1; 0 turns it off)")
+    i.add_argument("--jitter", type=int_arg("--jitter", 0, 64), default=2,
+                   help="largest random shift in pixels at each step (default 2; 0 turns it off)")
+    i.add_argument("--no-flip", action="store_true",
+                   help="no random left-right mirror at each step: for teachers of digits or text")
+    i.add_argument("--seed", type=int_arg("--seed", 0, 2**31 - 1), default=0, help="soft-label and jitter seed")
+    i.add_argument("--batch-size", type=int_arg("--batch-size", 1, 65536), default=512,
+                   help="images optimised together (the result does not depend on it)")
+    i.add_argument("--device", default="auto", help="where the teacher runs: auto | cpu | cuda[:N]")
+    i.add_argument("--no-progress", action="store_true")
+    i.set_defaults(func=_cmd_impressions)
 
     s = sub.add_parser("study", help="the batch-norm and dynamic-PTQ studies",
                        description="Studies of the research line: revisited batch norm; dynamic PTQ.")
@@ -291,6 +325,61 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                "normalized_entropy": check["normalized_entropy"], "min_programs": check["min_programs"],
                "unreached": check["unreached"], "wall_s": result.report["timing"]["wall_s"]}
     print(json.dumps(summary, indent=1))
+    return 0
+
+
+def _start_images(data: str, scratch: Path, progress: bool):
+    """The start images of ``impressions``: an ``.npy`` array memory-mapped, or shards decoded into
+    ``scratch`` (webdataset reader, shard order)."""
+    import numpy as np
+
+    from .data import decode_shards
+
+    if data.endswith(".npy"):
+        images = np.load(data, mmap_mode="r")
+    else:
+        images = np.load(decode_shards(data, scratch / "start.npy", progress=progress), mmap_mode="r")
+    if images.ndim != 4 or images.shape[1] != 3 or images.dtype != np.uint8:
+        raise ValueError(f"--data {data!r} holds {images.dtype} {images.shape}: allowed uint8 (N, 3, H, W) images")
+    return images
+
+
+def _cmd_impressions(args: argparse.Namespace) -> int:
+    import tempfile
+
+    import numpy as np
+
+    from unnatural.generator.files import atomic_open
+
+    from .checkpoint import load_model
+    from .impressions import impressions_array
+    from .training import pick_device
+
+    if not args.out.parent.is_dir():
+        raise UsageError(f"--out folder {str(args.out.parent)!r} does not exist")
+    if args.out.suffix != ".npy":
+        raise UsageError(f"--out {str(args.out)!r}: allowed a path ending in .npy")
+    try:
+        device = pick_device(args.device)
+        teacher, info = load_model(args.teacher, device)
+        with tempfile.TemporaryDirectory(dir=args.out.parent, prefix=".impressions-") as scratch:
+            images = _start_images(args.data, Path(scratch), not args.no_progress)
+            start = images[:args.images] if args.images else images
+            out = impressions_array(teacher, start, info.input_size, info.channels, device,
+                                    iterations=args.iterations, lr=args.lr, temperature=args.temperature, tv=args.tv,
+                                    jitter=args.jitter, flip=not args.no_flip, batch_size=args.batch_size, seed=args.seed,
+                                    progress=not args.no_progress)
+            if args.with_start:
+                if images.shape[2:] != out.shape[2:]:
+                    raise ValueError(f"--with-start: the start images are {images.shape[2]} px and the teacher's "
+                                     f"input {out.shape[2]} px; allowed start images at the teacher's input size")
+                out = np.concatenate([images, out])
+            with atomic_open(args.out) as f:
+                np.save(f, out)
+    except (ValueError, FileNotFoundError) as exc:
+        raise UsageError(str(exc)) from None
+    print(json.dumps({"out": str(args.out), "images": len(out), "impressions": len(start),
+                      "shape": list(out.shape[1:])}, indent=1))
     return 0
 
 

@@ -11,7 +11,13 @@ arXiv:1905.08114; docs/METHODS.md §8 and §10):
 
 ZSKD starts from uniform noise and runs 1,500 iterations. Here the start is a set of shader
 images (e.g. a teacher-fitted set, :mod:`unnatural.distill.fit`), so a hundred iterations reach
-the targets and the images keep the shaders' structure.
+the targets.
+
+Two image priors from DeepInversion (Yin et al., "Dreaming to Distill", CVPR 2020,
+arXiv:1912.08795, §3.2 and its implementation details) keep the pixels from turning into the
+teacher's high-frequency noise: a total-variation penalty, and a random shift (up to ``jitter``
+pixels, wrapping) and horizontal flip of each image at every step, so the image must carry its
+class wherever the teacher looks. docs/METHODS.md §10 measures them.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from tqdm import tqdm
 
 BETAS = (1.0, 0.1)          # Dirichlet scales, alternating over the images (ZSKD §3.2)
 MIN_CONCENTRATION = 1e-3    # a Dirichlet needs every concentration > 0; C's row minimum is 0
+_MASK = (1 << 31) - 1       # the jitter hash works on 31 bits: its products stay inside int64
 
 
 def class_similarity(teacher: nn.Module) -> torch.Tensor:
@@ -58,9 +65,36 @@ def soft_targets(similarity: torch.Tensor, count: int, seed: int = 0) -> tuple[t
     return targets, classes
 
 
+def _draws(index: torch.Tensor, step: int, seed: int, salt: int) -> torch.Tensor:
+    """A counter-based hash of (image index, step, seed, salt): ``(B,)`` int64 in [0, 2^31), so an
+    image's jitter does not depend on the batch it is optimised in."""
+    h = ((index & _MASK) * 0x5BD1E995 + ((step * 0x1B873593 + seed * 0x27D4EB2F + salt * 0x165667B1) & _MASK)) & _MASK
+    for mult in (0x7FEB352D, 0x46B5A8D3):
+        h = ((h ^ (h >> 15)) * mult) & _MASK
+    return h ^ (h >> 16)
+
+
+def _jittered(x: torch.Tensor, index: torch.Tensor, step: int, seed: int, jitter: int, flip: bool) -> torch.Tensor:
+    """``x`` ``(B, C, H, W)``, each image rolled by its own shift in [-jitter, jitter] per axis and,
+    with ``flip``, mirrored left-right with probability 1/2 (differentiable: an index gather)."""
+    b, _, h, w = x.shape
+    span = 2 * jitter + 1
+    dy, dx = (_draws(index, step, seed, salt) % span - jitter for salt in (1, 2))
+    mirror = (_draws(index, step, seed, 3) & 1).bool() & flip
+    rows = (torch.arange(h, device=x.device) - dy.to(x.device)[:, None]) % h           # (B, H)
+    cols = (torch.arange(w, device=x.device) - dx.to(x.device)[:, None]) % w           # (B, W)
+    cols = torch.where(mirror.to(x.device)[:, None], w - 1 - cols, cols)
+    return x[torch.arange(b, device=x.device)[:, None, None], :, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+
+
+def _total_variation(x: torch.Tensor) -> torch.Tensor:
+    """``(B,)``: mean absolute difference of vertical plus horizontal neighbours per image."""
+    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean((1, 2, 3)) + (x[..., 1:] - x[..., :-1]).abs().mean((1, 2, 3))
+
+
 def data_impressions(teacher: nn.Module, start: torch.Tensor, *, iterations: int = 100, lr: float = 0.01,
-                     temperature: float = 20.0, batch_size: int = 512, seed: int = 0,
-                     progress: bool = True) -> torch.Tensor:
+                     temperature: float = 20.0, tv: float = 1.0, jitter: int = 2, flip: bool = True,
+                     batch_size: int = 512, seed: int = 0, progress: bool = True) -> torch.Tensor:
     """Optimise ``start`` into data impressions of ``teacher`` (module docstring).
 
     Args:
@@ -69,9 +103,14 @@ def data_impressions(teacher: nn.Module, start: torch.Tensor, *, iterations: int
         iterations: Adam steps per image, >= 1.
         lr: Adam learning rate on [0, 1] pixels, > 0.
         temperature: softmax temperature of the matched output, > 0 (ZSKD: 20).
+        tv: weight of the total-variation prior per image, >= 0 (0: off; the cross-entropy per image
+            is about 1 at the targets).
+        jitter: the largest random shift in pixels at each step, >= 0 (0: none).
+        flip: also mirror each image left-right with probability 1/2 at each step. Right for
+            teachers whose classes survive a mirror image (objects, clothes), not for digits or text.
         batch_size: images optimised together, >= 1 (each image's result does not depend on it
-            up to float rounding: the loss is a per-image sum).
-        seed: seed of the Dirichlet targets.
+            up to float rounding: the loss is a per-image sum and the jitter a per-image hash).
+        seed: seed of the Dirichlet targets and the jitter.
         progress: a tqdm bar over the images.
 
     Returns:
@@ -82,7 +121,8 @@ def data_impressions(teacher: nn.Module, start: torch.Tensor, *, iterations: int
             not a 4-d float batch.
     """
     for name, value, ok, allowed in (("iterations", iterations, iterations >= 1, ">= 1"), ("lr", lr, lr > 0, "> 0"),
-                                     ("temperature", temperature, temperature > 0, "> 0"),
+                                     ("temperature", temperature, temperature > 0, "> 0"), ("tv", tv, tv >= 0, ">= 0"),
+                                     ("jitter", jitter, jitter >= 0, ">= 0"),
                                      ("batch_size", batch_size, batch_size >= 1, ">= 1")):
         if not ok:
             raise ValueError(f"data impressions: {name} {value} is invalid: allowed {allowed}")
@@ -100,9 +140,13 @@ def data_impressions(teacher: nn.Module, start: torch.Tensor, *, iterations: int
         for a in range(0, len(start), batch_size):
             x = start[a:a + batch_size].detach().clone().float().requires_grad_(True)
             y = targets[a:a + batch_size]
+            index = torch.arange(a, a + len(x))
             opt = torch.optim.Adam([x], lr=lr)
-            for _ in range(iterations):
-                loss = -(y * F.log_softmax(teacher(x).float() / temperature, 1)).sum()
+            for step in range(iterations):
+                seen = _jittered(x, index, step, seed, jitter, flip) if jitter or flip else x
+                loss = -(y * F.log_softmax(teacher(seen).float() / temperature, 1)).sum()
+                if tv:
+                    loss = loss + tv * _total_variation(x).sum()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

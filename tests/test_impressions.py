@@ -1,13 +1,15 @@
 """unnatural.distill.impressions: ZSKD data impressions (Nayak et al. 2019) started from given images."""
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from unnatural.distill.impressions import (BETAS, class_similarity, data_impressions, impressions_array,
-                                           soft_targets)
+from unnatural.distill.impressions import (BETAS, _jittered, _total_variation, class_similarity, data_impressions,
+                                           impressions_array, soft_targets)
 
 
 def _teacher(channels: int = 1) -> nn.Module:
@@ -44,10 +46,10 @@ def test_impressions_move_the_teacher_towards_the_targets_and_stay_images():
         with torch.no_grad():
             return -(targets * torch.log_softmax(teacher(x) / 20, 1)).sum(1).mean().item()
 
-    out = data_impressions(teacher, start, iterations=60, lr=0.05, batch_size=8, progress=False)
+    out = data_impressions(teacher, start, iterations=60, lr=0.05, tv=0, jitter=1, batch_size=8, progress=False)
     assert out.shape == start.shape and out.dtype == torch.float32 and 0 <= out.min() and out.max() <= 1
     assert loss(out) < loss(start) - 1e-3
-    again = data_impressions(teacher, start, iterations=60, lr=0.05, batch_size=32, progress=False)
+    again = data_impressions(teacher, start, iterations=60, lr=0.05, tv=0, jitter=1, batch_size=32, progress=False)
     assert torch.allclose(out, again, atol=1e-4)              # per image: the batching does not matter
     assert all(p.requires_grad for p in teacher.parameters())  # the teacher is handed back as it came
 
@@ -59,10 +61,84 @@ def test_impressions_array_keeps_the_shader_layout():
     assert (out[:, 0] == out[:, 1]).all() and (out[:, 1] == out[:, 2]).all()   # grey repeated to RGB
 
 
+def _moves(out: torch.Tensor, x: torch.Tensor, jitter: int) -> list[tuple]:
+    """Per image, the first (dy, dx, mirrored) whose roll (and mirror) of ``x[k]`` is ``out[k]``, else None."""
+    found = []
+    for k in range(len(x)):
+        moves = [(dy, dx, f) for dy in range(-jitter, jitter + 1) for dx in range(-jitter, jitter + 1) for f in (False, True)
+                 if torch.equal(out[k], torch.roll(x[k], (dy, dx), (1, 2)).flip(2) if f else torch.roll(x[k], (dy, dx), (1, 2)))]
+        found.append(moves[0] if moves else None)
+    return found
+
+
+def test_jitter_rolls_and_flips_each_image_on_its_own():
+    x = torch.rand(64, 2, 6, 6, generator=torch.Generator().manual_seed(2))
+    index = torch.arange(100, 164)
+    out = _jittered(x, index, step=5, seed=0, jitter=2, flip=True)
+    moves = _moves(out, x, 2)
+    assert None not in moves and len(set(moves)) > 10 and {f for *_, f in moves} == {False, True}
+    assert torch.equal(out[10:20], _jittered(x[10:20], index[10:20], 5, 0, 2, True))   # per image, not per batch
+    assert not torch.equal(out, _jittered(x, index, 6, 0, 2, True))                      # and per step
+    shifted = _moves(_jittered(x, index, 5, 0, 2, False), x, 2)
+    assert None not in shifted and not any(f for *_, f in shifted)                        # no flip: shifts only
+    assert torch.equal(_jittered(x, index, 5, 0, 0, False), x)
+
+
+def test_priors_smooth_the_impressions():
+    teacher = _teacher()
+    start = torch.rand(16, 1, 12, 12, generator=torch.Generator().manual_seed(1))
+    plain = data_impressions(teacher, start, iterations=40, lr=0.05, tv=0, jitter=0, progress=False)
+    smooth = data_impressions(teacher, start, iterations=40, lr=0.05, tv=5, jitter=1, progress=False)
+    assert _total_variation(smooth).mean() < 0.8 * _total_variation(plain).mean()
+
+
 @pytest.mark.parametrize("kwargs, named", [({"iterations": 0}, "iterations"), ({"lr": 0.0}, "lr"),
-                                           ({"temperature": -1.0}, "temperature"), ({"batch_size": 0}, "batch_size")])
+                                           ({"temperature": -1.0}, "temperature"), ({"tv": -0.5}, "tv"),
+                                           ({"jitter": -1}, "jitter"), ({"batch_size": 0}, "batch_size")])
 def test_bad_arguments_name_the_allowed_range(kwargs, named):
     with pytest.raises(ValueError, match=rf"{named} .* allowed"):
         data_impressions(_teacher(), torch.rand(2, 1, 8, 8), progress=False, **kwargs)
     with pytest.raises(ValueError, match="float"):
         data_impressions(_teacher(), torch.zeros(2, 1, 8, 8, dtype=torch.uint8), progress=False)
+
+
+def test_impressions_command_writes_an_array_and_refuses_bad_input(tmp_path):
+    """``unnatural impressions`` on a real model file: the impressions, ``--with-start``, exit 2."""
+    from conftest import run_cli
+    from unnatural.distill.checkpoint import ModelInfo, Normalized, save_model
+    from unnatural.distill.models import create_model
+
+    torch.manual_seed(0)
+    teacher = tmp_path / "lenet.pt"
+    model = Normalized(create_model("lenet5", in_channels=1), [0.29], [0.35]).eval()
+    save_model(teacher, model, ModelInfo("lenet5", 10, 32, [0.29], [0.35], [str(c) for c in range(10)],
+                                         options={"in_channels": 1}))
+    start = tmp_path / "start.npy"
+    np.save(start, np.random.default_rng(0).integers(0, 256, (6, 3, 32, 32), dtype=np.uint8))
+    args = ("impressions", "--teacher", str(teacher), "--data", str(start), "--iterations", "3", "--no-progress")
+    done = run_cli(*args, "--out", str(tmp_path / "imp.npy"), "--images", "4")
+    assert done.returncode == 0, done.stderr
+    imp = np.load(tmp_path / "imp.npy")
+    assert imp.shape == (4, 3, 32, 32) and imp.dtype == np.uint8 and not np.array_equal(imp, np.load(start)[:4])
+    done = run_cli(*args, "--out", str(tmp_path / "both.npy"), "--images", "4", "--with-start")
+    assert done.returncode == 0, done.stderr
+    both = np.load(tmp_path / "both.npy")
+    assert np.array_equal(both[:6], np.load(start)) and np.array_equal(both[6:], imp)   # same seed, same bytes
+    shards = tmp_path / "shards"                                   # shards as the start: decoded, then removed
+    assert run_cli("render", "--out", str(shards), "--images", "5", "--size", "32", "--format", "npy",
+                   "--families", "plasma", "--workers", "1").returncode == 0
+    done = run_cli(*args, "--data", str(shards), "--out", str(tmp_path / "from-shards.npy"), "--with-start")
+    assert done.returncode == 0, done.stderr
+    assert np.load(tmp_path / "from-shards.npy").shape == (10, 3, 32, 32)
+    (tmp_path / "from-shards.npy").unlink()
+    shutil.rmtree(shards)
+
+    np.save(tmp_path / "grey.npy", np.zeros((2, 32, 32), np.uint8))
+    for extra, says in ((["--data", str(tmp_path / "grey.npy")], "allowed uint8 (N, 3, H, W)"),
+                        (["--tv", "-1"], "--tv '-1' is invalid"), (["--jitter", "x"], "--jitter"),
+                        (["--out", str(tmp_path / "imp.png")], "allowed a path ending in .npy"),
+                        (["--teacher", str(tmp_path / "missing.pt")], "does not exist")):
+        done = run_cli(*args, "--out", str(tmp_path / "bad.npy"), *extra)
+        assert done.returncode == 2 and says in done.stderr, done.stderr
+    assert not (tmp_path / "bad.npy").exists() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "both.npy", "grey.npy", "imp.npy", "lenet.pt", "start.npy"]

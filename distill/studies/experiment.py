@@ -68,6 +68,7 @@ class Benchmark:
     images: int              # shader images rendered for the shader rows
     published: tuple = ()    # (label, test accuracy %) rows from the literature
     source: str = ""
+    mirrored: bool = True    # the teacher's classes survive a left-right mirror (impression priors flip)
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,8 @@ class Row:
     ``shaders`` (the rendered default mix), ``fitted`` (the rendered teacher-fitted spec,
     ``unnatural fit``), ``fitted+shaders`` (both sets together, twice the images),
     ``fitted+impressions`` (the fitted set and ZSKD data impressions started from its first
-    images, :mod:`unnatural.distill.impressions`) or ``noise``."""
+    images, :mod:`unnatural.distill.impressions`), ``fitted+prior-impressions`` (the same with
+    DeepInversion's image priors) or ``noise``."""
 
     key: str
     label: str
@@ -96,6 +98,7 @@ ROWS = (
     Row("g", "(g) default mix and fitted spec together + boundary samples", "fitted+shaders", adversarial=0.25),
     Row("h", "(h) teacher-fitted spec, low-pass 0.5", "fitted", augment="lowpass=0.5"),
     Row("i", "(i) teacher-fitted spec + data impressions of half of it", "fitted+impressions"),
+    Row("j", "(j) as (i), impressions with image priors (TV, jitter)", "fitted+prior-impressions"),
 )
 
 BENCHMARKS = {
@@ -112,11 +115,13 @@ BENCHMARKS = {
     "digits": Benchmark(
         name="digits", dataset="digits", size=16, teacher_arch="resnet8", student_arch="resnet8",
         teacher={"epochs": 30, "optimizer": "sgd", "lr": 0.05, "weight_decay": 5e-4},
-        recipe=Recipe(steps=1000, optimizer="sgd", lr=0.05, weight_decay=5e-4, temperature=5.0), images=20_000),
+        recipe=Recipe(steps=1000, optimizer="sgd", lr=0.05, weight_decay=5e-4, temperature=5.0), images=20_000,
+        mirrored=False),
 }
 SCORE_IMAGES = 4096     # images per kd-score
-FITTED_DATA = ("fitted", "fitted+shaders", "fitted+impressions")  # row data made from the teacher-fitted spec
-IMPRESSIONS_SHARE = 2   # row (i): data impressions of the first half of the fitted set, added to it
+FITTED_DATA = ("fitted", "fitted+shaders", "fitted+impressions", "fitted+prior-impressions")  # made from the fit
+IMPRESSIONS_SHARE = 2   # rows (i), (j): data impressions of the first half of the fitted set, added to it
+PRIORS = {"tv": 1.0, "jitter": 2}   # row (j)'s image priors (docs/METHODS.md §10); row (i) has none
 
 
 def run(bench: Benchmark, out: Path, seeds: list[int], rows: tuple[Row, ...] = ROWS, doc: Path | None = None,
@@ -203,11 +208,14 @@ class _ImageSets:
                 self._paths[data] = self._fitted()
             elif data == "fitted+shaders":
                 self._paths[data] = ensure_union(self.out / "union.npy", [self.path("shaders"), self.path("fitted")])
-            elif data == "fitted+impressions":
-                print(f"      data impressions of {self.bench.images // IMPRESSIONS_SHARE:,} fitted images", flush=True)
-                impressions = ensure_impressions(self.out / "impressions.npy", self.teacher_path, self.path("fitted"),
-                                                 self.bench.images // IMPRESSIONS_SHARE, self.device, self.progress)
-                self._paths[data] = ensure_union(self.out / "fitted-impressions.npy", [self.path("fitted"), impressions])
+            elif data in ("fitted+impressions", "fitted+prior-impressions"):
+                priors = dict(PRIORS, flip=self.bench.mirrored) if "prior" in data else {"tv": 0.0, "jitter": 0, "flip": False}
+                name = data.removeprefix("fitted+")
+                print(f"      {name} of {self.bench.images // IMPRESSIONS_SHARE:,} fitted images", flush=True)
+                impressions = ensure_impressions(self.out / f"{name}.npy", self.teacher_path, self.path("fitted"),
+                                                 self.bench.images // IMPRESSIONS_SHARE, self.device, self.progress,
+                                                 **priors)
+                self._paths[data] = ensure_union(self.out / f"fitted-{name}.npy", [self.path("fitted"), impressions])
             else:
                 self._paths[data] = ensure_array(self.out / "shards", self.shards, self.progress)
         return self._paths[data]

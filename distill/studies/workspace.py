@@ -73,11 +73,11 @@ def ensure_union(path: str | Path, arrays: list[str]) -> str:
 
 
 def ensure_impressions(path: str | Path, teacher: str | Path, start: str, count: int, device: str = "auto",
-                       progress: bool = True) -> str:
+                       progress: bool = True, **priors) -> str:
     """``path``: data impressions (:func:`unnatural.distill.impressions.impressions_array`, seed 0,
-    the defaults) of the first ``count`` images of the array ``start`` against ``teacher``,
-    written once (temporary name, then renamed); returns its path. Like the other sets here it
-    is not remade when its inputs change: delete it after a refit."""
+    the defaults but ``priors``: ``tv``, ``jitter``, ``flip``) of the first ``count`` images of the
+    array ``start`` against ``teacher``, written once (temporary name, then renamed); returns its
+    path. Like the other sets here it is not remade when its inputs change: delete it after a refit."""
     import numpy as np
 
     from unnatural.generator.files import atomic_open
@@ -91,7 +91,7 @@ def ensure_impressions(path: str | Path, teacher: str | Path, start: str, count:
         dev = pick_device(device)
         model, info = load_model(teacher, dev)
         images = np.load(start, mmap_mode="r")[:count]
-        out = impressions_array(model, images, info.input_size, info.channels, dev, progress=progress)
+        out = impressions_array(model, images, info.input_size, info.channels, dev, progress=progress, **priors)
         with atomic_open(path) as f:
             np.save(f, out)
     return str(path)
