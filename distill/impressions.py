@@ -33,16 +33,17 @@ _MASK = (1 << 31) - 1       # the jitter hash works on 31 bits: its products sta
 
 
 def class_similarity(teacher: nn.Module) -> torch.Tensor:
-    """``(K, K)`` float32 class similarity in [0, 1] from the teacher's last ``nn.Linear``
-    (ZSKD §3.1): cosine similarity of the class weight vectors, min-max normalised per row.
+    """``(K, K)`` float32 class similarity in [0, 1] from the teacher's classifier layer (ZSKD §3.1):
+    cosine similarity of the class weight vectors, min-max normalised per row. The classifier is
+    the last 2-d ``weight`` parameter, which also finds it in TorchScript teachers.
 
     Raises:
-        ValueError: the teacher has no ``nn.Linear`` layer.
+        ValueError: the teacher has no 2-d weight (no linear layer).
     """
-    linears = [m for m in teacher.modules() if isinstance(m, nn.Linear)]
-    if not linears:
-        raise ValueError("the teacher has no nn.Linear layer: its class similarity is read from the last one")
-    w = F.normalize(linears[-1].weight.detach().float().cpu(), dim=1)
+    weights = [p for name, p in teacher.named_parameters() if name.endswith("weight") and p.ndim == 2]
+    if not weights:
+        raise ValueError("the teacher has no linear layer (2-d weight): its class similarity is read from the last one")
+    w = F.normalize(weights[-1].detach().float().cpu(), dim=1)
     sim = w @ w.T
     low, high = sim.min(1, keepdim=True).values, sim.max(1, keepdim=True).values
     return (sim - low) / (high - low).clamp_min(1e-12)
@@ -94,7 +95,7 @@ def _total_variation(x: torch.Tensor) -> torch.Tensor:
 
 def data_impressions(teacher: nn.Module, start: torch.Tensor, *, iterations: int = 100, lr: float = 0.01,
                      temperature: float = 20.0, tv: float = 1.0, jitter: int = 2, flip: bool = True,
-                     batch_size: int = 512, seed: int = 0, progress: bool = True) -> torch.Tensor:
+                     batch_size: int = 512, seed: int = 0, first: int = 0, progress: bool = True) -> torch.Tensor:
     """Optimise ``start`` into data impressions of ``teacher`` (module docstring).
 
     Args:
@@ -111,6 +112,9 @@ def data_impressions(teacher: nn.Module, start: torch.Tensor, *, iterations: int
         batch_size: images optimised together, >= 1 (each image's result does not depend on it
             up to float rounding: the loss is a per-image sum and the jitter a per-image hash).
         seed: seed of the Dirichlet targets and the jitter.
+        first: the set index of ``start[0]``, >= 0: image ``k`` gets the target and jitter of image
+            ``first + k``, so a set can be made in parts (the targets of a prefix do not depend on
+            the count drawn).
         progress: a tqdm bar over the images.
 
     Returns:
@@ -122,15 +126,15 @@ def data_impressions(teacher: nn.Module, start: torch.Tensor, *, iterations: int
     """
     for name, value, ok, allowed in (("iterations", iterations, iterations >= 1, ">= 1"), ("lr", lr, lr > 0, "> 0"),
                                      ("temperature", temperature, temperature > 0, "> 0"), ("tv", tv, tv >= 0, ">= 0"),
-                                     ("jitter", jitter, jitter >= 0, ">= 0"),
+                                     ("jitter", jitter, jitter >= 0, ">= 0"), ("first", first, first >= 0, ">= 0"),
                                      ("batch_size", batch_size, batch_size >= 1, ">= 1")):
         if not ok:
             raise ValueError(f"data impressions: {name} {value} is invalid: allowed {allowed}")
     if start.ndim != 4 or not start.is_floating_point():
         raise ValueError(f"data impressions start from a float (N, C, H, W) batch, got {start.dtype} {tuple(start.shape)}")
     teacher.eval()
-    targets, _ = soft_targets(class_similarity(teacher), len(start), seed)
-    targets = targets.to(start.device)
+    targets, _ = soft_targets(class_similarity(teacher), first + len(start), seed)
+    targets = targets[first:].to(start.device)
     params = [p for p in teacher.parameters() if p.requires_grad]
     for p in params:
         p.requires_grad_(False)
@@ -140,7 +144,7 @@ def data_impressions(teacher: nn.Module, start: torch.Tensor, *, iterations: int
         for a in range(0, len(start), batch_size):
             x = start[a:a + batch_size].detach().clone().float().requires_grad_(True)
             y = targets[a:a + batch_size]
-            index = torch.arange(a, a + len(x))
+            index = torch.arange(first + a, first + a + len(x))
             opt = torch.optim.Adam([x], lr=lr)
             for step in range(iterations):
                 seen = _jittered(x, index, step, seed, jitter, flip) if jitter or flip else x

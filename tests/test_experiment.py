@@ -83,7 +83,7 @@ def test_fitted_students_of_another_fit_are_not_current():
     rows = {row.key: row for row in ROWS}
     assert not _is_current(None, rows["b"], "h1")
     assert _is_current({"test_acc": 0.5}, rows["b"], "h1")                      # not a fitted row
-    for key in "efgij":
+    for key in "efgijkl":
         assert _is_current({"fitted_hash": "h1"}, rows[key], "h1")
         assert not _is_current({"fitted_hash": "h1"}, rows[key], "h2")          # refitted since
         assert not _is_current({"fitted_hash": "h1"}, rows[key], None)          # fit deleted, to be redone

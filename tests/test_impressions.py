@@ -22,7 +22,9 @@ def test_class_similarity_is_row_normalised_cosine():
     sim = class_similarity(_teacher())
     assert sim.shape == (5, 5) and torch.allclose(sim.diagonal(), torch.ones(5))
     assert torch.allclose(sim.min(1).values, torch.zeros(5)) and sim.max() <= 1
-    with pytest.raises(ValueError, match="nn.Linear"):
+    scripted = torch.jit.script(_teacher())                 # TorchScript teachers have no nn.Linear instances
+    assert torch.equal(class_similarity(scripted), sim)
+    with pytest.raises(ValueError, match="no linear layer"):
         class_similarity(nn.Conv2d(1, 1, 1))
 
 
@@ -54,7 +56,26 @@ def test_impressions_move_the_teacher_towards_the_targets_and_stay_images():
     assert all(p.requires_grad for p in teacher.parameters())  # the teacher is handed back as it came
 
 
-def test_impressions_array_keeps_the_shader_layout():
+def test_a_set_made_in_parts_is_the_set_made_whole(tmp_path):
+    teacher = _teacher()
+    start = torch.rand(12, 1, 12, 12, generator=torch.Generator().manual_seed(4))
+    whole = data_impressions(teacher, start, iterations=20, lr=0.05, progress=False)
+    parts = torch.cat([data_impressions(teacher, start[:5], iterations=20, lr=0.05, progress=False),
+                       data_impressions(teacher, start[5:], iterations=20, lr=0.05, first=5, progress=False)])
+    assert torch.allclose(whole, parts, atol=1e-5)
+
+    from unnatural.distill.studies.workspace import ensure_impressions
+
+    model = tmp_path / "t.pt"       # the runner's sets: a prefix file is kept, only the rest is optimised
+    torch.jit.trace(teacher, torch.rand(1, 1, 32, 32)).save(model)
+    images = tmp_path / "start.npy"
+    np.save(images, np.random.default_rng(0).integers(0, 256, (10, 3, 32, 32), dtype=np.uint8))
+    kwargs = {"device": "cpu", "progress": False}
+    half = ensure_impressions(tmp_path / "half.npy", model, str(images), 4, **kwargs)
+    np.save(half, np.zeros((4, 3, 32, 32), np.uint8))                    # marked: kept, not recomputed
+    grown = np.load(ensure_impressions(tmp_path / "all.npy", model, str(images), 10, prefix=half, **kwargs))
+    fresh = np.load(ensure_impressions(tmp_path / "fresh.npy", model, str(images), 10, **kwargs))
+    assert grown.shape == (10, 3, 32, 32) and not grown[:4].any() and np.array_equal(grown[4:], fresh[4:])
     images = np.random.default_rng(0).integers(0, 256, (6, 3, 16, 16), dtype=np.uint8)
     out = impressions_array(_teacher(1), images, 12, 1, torch.device("cpu"), iterations=2, progress=False)
     assert out.shape == (6, 3, 12, 12) and out.dtype == np.uint8

@@ -76,9 +76,10 @@ class Row:
     """One image set to distill from: ``data`` is ``real`` (the teacher's training images),
     ``shaders`` (the rendered default mix), ``fitted`` (the rendered teacher-fitted spec,
     ``unnatural fit``), ``fitted+shaders`` (both sets together, twice the images),
-    ``fitted+impressions`` (the fitted set and ZSKD data impressions started from its first
-    images, :mod:`unnatural.distill.impressions`), ``fitted+prior-impressions`` (the same with
-    DeepInversion's image priors) or ``noise``."""
+    ``fitted+impressions`` (the fitted set and ZSKD data impressions of its first half,
+    :mod:`unnatural.distill.impressions`), ``fitted+prior-impressions`` (the same with
+    DeepInversion's image priors), ``fitted+all-prior-impressions`` (impressions with priors of
+    the whole fitted set) or ``noise``."""
 
     key: str
     label: str
@@ -99,6 +100,8 @@ ROWS = (
     Row("h", "(h) teacher-fitted spec, low-pass 0.5", "fitted", augment="lowpass=0.5"),
     Row("i", "(i) teacher-fitted spec + data impressions of half of it", "fitted+impressions"),
     Row("j", "(j) as (i), impressions with image priors (TV, jitter)", "fitted+prior-impressions"),
+    Row("k", "(k) as (j), low-pass 0.5", "fitted+prior-impressions", augment="lowpass=0.5"),
+    Row("l", "(l) as (k), impressions of the whole fitted set", "fitted+all-prior-impressions", augment="lowpass=0.5"),
 )
 
 BENCHMARKS = {
@@ -119,9 +122,11 @@ BENCHMARKS = {
         mirrored=False),
 }
 SCORE_IMAGES = 4096     # images per kd-score
-FITTED_DATA = ("fitted", "fitted+shaders", "fitted+impressions", "fitted+prior-impressions")  # made from the fit
-IMPRESSIONS_SHARE = 2   # rows (i), (j): data impressions of the first half of the fitted set, added to it
-PRIORS = {"tv": 1.0, "jitter": 2}   # row (j)'s image priors (docs/METHODS.md §10); row (i) has none
+# row data with data impressions of the fitted set's first images, added to it: (share of the set, image priors)
+IMPRESSIONS = {"fitted+impressions": (0.5, False), "fitted+prior-impressions": (0.5, True),
+               "fitted+all-prior-impressions": (1.0, True)}
+FITTED_DATA = ("fitted", "fitted+shaders", *IMPRESSIONS)  # row data made from the teacher-fitted spec
+PRIORS = {"tv": 1.0, "jitter": 2}   # the image priors (docs/METHODS.md §10); row (i) has none
 
 
 def run(bench: Benchmark, out: Path, seeds: list[int], rows: tuple[Row, ...] = ROWS, doc: Path | None = None,
@@ -208,13 +213,17 @@ class _ImageSets:
                 self._paths[data] = self._fitted()
             elif data == "fitted+shaders":
                 self._paths[data] = ensure_union(self.out / "union.npy", [self.path("shaders"), self.path("fitted")])
-            elif data in ("fitted+impressions", "fitted+prior-impressions"):
-                priors = dict(PRIORS, flip=self.bench.mirrored) if "prior" in data else {"tv": 0.0, "jitter": 0, "flip": False}
+            elif data in IMPRESSIONS:
+                share, with_priors = IMPRESSIONS[data]
+                priors = dict(PRIORS, flip=self.bench.mirrored) if with_priors else {"tv": 0.0, "jitter": 0, "flip": False}
+                count = round(self.bench.images * share)
+                # a smaller set made with the same priors is this one's first images: only the rest is optimised
+                smaller = [k for k, (s, p) in IMPRESSIONS.items() if p == with_priors and s < share]
+                prefix = self.out / f"{smaller[-1].removeprefix('fitted+')}.npy" if smaller else None
                 name = data.removeprefix("fitted+")
-                print(f"      {name} of {self.bench.images // IMPRESSIONS_SHARE:,} fitted images", flush=True)
+                print(f"      {name} of {count:,} fitted images", flush=True)
                 impressions = ensure_impressions(self.out / f"{name}.npy", self.teacher_path, self.path("fitted"),
-                                                 self.bench.images // IMPRESSIONS_SHARE, self.device, self.progress,
-                                                 **priors)
+                                                 count, self.device, self.progress, prefix=prefix, **priors)
                 self._paths[data] = ensure_union(self.out / f"fitted-{name}.npy", [self.path("fitted"), impressions])
             else:
                 self._paths[data] = ensure_array(self.out / "shards", self.shards, self.progress)

@@ -73,11 +73,14 @@ def ensure_union(path: str | Path, arrays: list[str]) -> str:
 
 
 def ensure_impressions(path: str | Path, teacher: str | Path, start: str, count: int, device: str = "auto",
-                       progress: bool = True, **priors) -> str:
+                       progress: bool = True, prefix: str | Path | None = None, **priors) -> str:
     """``path``: data impressions (:func:`unnatural.distill.impressions.impressions_array`, seed 0,
     the defaults but ``priors``: ``tv``, ``jitter``, ``flip``) of the first ``count`` images of the
     array ``start`` against ``teacher``, written once (temporary name, then renamed); returns its
-    path. Like the other sets here it is not remade when its inputs change: delete it after a refit."""
+    path. ``prefix``, when that file exists, holds the impressions of fewer first images made with
+    the same settings: they are kept and only the rest are optimised (an image's impression
+    depends on its index, not on the count). Like the other sets here it is not remade when its
+    inputs change: delete it after a refit."""
     import numpy as np
 
     from unnatural.generator.files import atomic_open
@@ -90,10 +93,13 @@ def ensure_impressions(path: str | Path, teacher: str | Path, start: str, count:
     if not path.is_file():
         dev = pick_device(device)
         model, info = load_model(teacher, dev)
-        images = np.load(start, mmap_mode="r")[:count]
-        out = impressions_array(model, images, info.input_size, info.channels, dev, progress=progress, **priors)
+        done = np.load(prefix, mmap_mode="r") if prefix is not None and Path(prefix).is_file() else None
+        first = len(done) if done is not None and len(done) < count else 0
+        images = np.load(start, mmap_mode="r")[first:count]
+        out = impressions_array(model, images, info.input_size, info.channels, dev, progress=progress, first=first,
+                                **priors)
         with atomic_open(path) as f:
-            np.save(f, out)
+            np.save(f, np.concatenate([done, out]) if first else out)
     return str(path)
 
 
