@@ -365,14 +365,15 @@ def _cmd_impressions(args: argparse.Namespace) -> int:
         with tempfile.TemporaryDirectory(dir=args.out.parent, prefix=".impressions-") as scratch:
             images = _start_images(args.data, Path(scratch), not args.no_progress)
             start = images[:args.images] if args.images else images
+            if args.with_start and images.shape[2:] != (info.input_size,) * 2:
+                # checked before optimising: the joined array needs one image size
+                raise ValueError(f"--with-start: the start images are {images.shape[2]} px and the teacher's "
+                                 f"input {info.input_size} px; allowed start images at the teacher's input size")
             out = impressions_array(teacher, start, info.input_size, info.channels, device,
                                     iterations=args.iterations, lr=args.lr, temperature=args.temperature, tv=args.tv,
                                     jitter=args.jitter, flip=not args.no_flip, batch_size=args.batch_size, seed=args.seed,
                                     progress=not args.no_progress)
             if args.with_start:
-                if images.shape[2:] != out.shape[2:]:
-                    raise ValueError(f"--with-start: the start images are {images.shape[2]} px and the teacher's "
-                                     f"input {out.shape[2]} px; allowed start images at the teacher's input size")
                 out = np.concatenate([images, out])
             with atomic_open(args.out) as f:
                 np.save(f, out)
