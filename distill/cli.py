@@ -145,7 +145,9 @@ def add_commands(sub) -> None:
                                    "softmax at --temperature matches a Dirichlet soft label drawn from the "
                                    "teacher's class similarity. Start from a teacher-fitted set ('unnatural fit', "
                                    "then 'unnatural render'). Writes OUT, a uint8 (N, 3, H, W) .npy array at the "
-                                   "teacher's input size that 'unnatural distill --data OUT' reads.")
+                                   "teacher's input size that 'unnatural distill --data OUT' reads. Resumable: "
+                                   "finished parts are kept in OUT.parts/ until OUT is complete, and a rerun with "
+                                   "the same arguments optimises only the rest.")
     i.add_argument("--teacher", type=Path, required=True, help="teacher model file (this project's or TorchScript)")
     i.add_argument("--data", required=True, help="start images: shards (a local path or brace pattern) or an .npy "
                                                  "uint8 (N, 3, H, W) array")
@@ -347,12 +349,10 @@ def _start_images(data: str, scratch: Path, progress: bool):
 def _cmd_impressions(args: argparse.Namespace) -> int:
     import tempfile
 
-    import numpy as np
-
-    from unnatural.generator.files import atomic_open
+    from unnatural.generator.files import sha256_file
 
     from .checkpoint import load_model
-    from .impressions import impressions_array
+    from .impressions import impressions_file
     from .training import pick_device
 
     if not args.out.parent.is_dir():
@@ -369,18 +369,15 @@ def _cmd_impressions(args: argparse.Namespace) -> int:
                 # checked before optimising: the joined array needs one image size
                 raise ValueError(f"--with-start: the start images are {images.shape[2]} px and the teacher's "
                                  f"input {info.input_size} px; allowed start images at the teacher's input size")
-            out = impressions_array(teacher, start, info.input_size, info.channels, device,
-                                    iterations=args.iterations, lr=args.lr, temperature=args.temperature, tv=args.tv,
-                                    jitter=args.jitter, flip=not args.no_flip, batch_size=args.batch_size, seed=args.seed,
-                                    progress=not args.no_progress)
-            if args.with_start:
-                out = np.concatenate([images, out])
-            with atomic_open(args.out) as f:
-                np.save(f, out)
+            inputs = {"teacher": sha256_file(args.teacher), "data": args.data, "shape": list(images.shape)}
+            impressions_file(args.out, teacher, start, info.input_size, info.channels, device, inputs=inputs,
+                             head=images if args.with_start else None, iterations=args.iterations, lr=args.lr,
+                             temperature=args.temperature, tv=args.tv, jitter=args.jitter, flip=not args.no_flip,
+                             batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress)
     except (ValueError, FileNotFoundError) as exc:
         raise UsageError(str(exc)) from None
-    print(json.dumps({"out": str(args.out), "images": len(out), "impressions": len(start),
-                      "shape": list(out.shape[1:])}, indent=1))
+    print(json.dumps({"out": str(args.out), "images": len(start) + (len(images) if args.with_start else 0),
+                      "impressions": len(start), "shape": [3, info.input_size, info.input_size]}, indent=1))
     return 0
 
 

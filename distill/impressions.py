@@ -21,6 +21,10 @@ class wherever the teacher looks. docs/METHODS.md §10 measures them.
 """
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -29,6 +33,7 @@ from tqdm import tqdm
 
 BETAS = (1.0, 0.1)          # Dirichlet scales, alternating over the images (ZSKD §3.2)
 MIN_CONCENTRATION = 1e-3    # a Dirichlet needs every concentration > 0; C's row minimum is 0
+PART = 1024                 # images per part file of a resumable set (~16 s each on 2 CPU cores)
 _MASK = (1 << 31) - 1       # the jitter hash works on 31 bits: its products stay inside int64
 
 
@@ -187,3 +192,61 @@ def impressions_array(teacher: nn.Module, images: np.ndarray, size: int, channel
     if x.shape[1] == 1:
         x = x.expand(-1, 3, -1, -1)
     return x.mul(255).round_().clamp_(0, 255).to(torch.uint8).cpu().numpy()
+
+
+def impressions_file(path: str | Path, teacher: nn.Module, images: np.ndarray, size: int, channels: int,
+                     device: torch.device, *, inputs: dict, head: np.ndarray | None = None, first: int = 0,
+                     progress: bool = True, **kwargs) -> Path:
+    """Write ``head`` then the data impressions of ``images`` to the ``.npy`` file ``path``,
+    resumably: the impressions are made in parts of :data:`PART` images, each saved (temporary
+    name, then renamed) in the folder ``PATH.parts`` as it finishes. A run started again with the
+    same settings keeps the parts it finds and optimises only the rest; ``path`` is written once
+    complete and the folder removed. An image's impression depends on its set index, not on its
+    part (:func:`data_impressions`), so a resumed set is the set made in one go.
+
+    Args:
+        path: the ``.npy`` array to write: ``(len(head) + N, 3, size, size)`` uint8.
+        teacher, images, size, channels, device, **kwargs: as :func:`impressions_array`
+            (``images`` ``(N, 3, H, W)`` uint8; ``kwargs`` the optimisation settings).
+        inputs: what identifies the teacher and start images (e.g. file digests), JSON-able:
+            recorded with the settings in ``PATH.parts/settings.json``.
+        head: ``(M, 3, size, size)`` uint8 images written before the impressions (the start set,
+            or the impressions of earlier indices), or ``None``.
+        first: the set index of ``images[0]`` (its targets and jitter; :func:`data_impressions`).
+        progress: a tqdm bar over the images, resumed parts counted as done.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ValueError: ``PATH.parts`` holds parts made with other settings or inputs (it names the
+            folder to delete), or an argument :func:`data_impressions` refuses.
+    """
+    from unnatural.generator.files import atomic_open, atomic_write
+
+    path = Path(path)
+    parts = path.with_name(path.name + ".parts")
+    settings = {"inputs": inputs, "first": first, "images": len(images),
+                **{k: v for k, v in sorted(kwargs.items()) if k != "batch_size"}}
+    record = parts / "settings.json"
+    if record.is_file() and json.loads(record.read_text()) != settings:
+        raise ValueError(f"{parts} holds parts made with other settings ({record.read_text().strip()}); "
+                         f"delete the folder to start again, or repeat those settings to resume")
+    names = [parts / f"{first + a:010d}.npy" for a in range(0, len(images), PART)]
+    with tqdm(total=len(images), unit="img", desc="data impressions", disable=not progress, dynamic_ncols=True) as bar:
+        for a, name in zip(range(0, len(images), PART), names):
+            count = min(PART, len(images) - a)
+            if not name.is_file():
+                out = impressions_array(teacher, images[a:a + count], size, channels, device, first=first + a,
+                                        progress=False, **kwargs)
+                if not record.is_file():        # made on the first finished part: bad input leaves nothing
+                    parts.mkdir(exist_ok=True)
+                    atomic_write(record, json.dumps(settings, sort_keys=True).encode())
+                with atomic_open(name) as f:
+                    np.save(f, out)
+            bar.update(count)
+    blocks = ([head] if head is not None else []) + [np.load(name) for name in names]
+    with atomic_open(path) as f:
+        np.save(f, np.concatenate(blocks))
+    shutil.rmtree(parts)
+    return path

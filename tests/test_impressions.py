@@ -163,3 +163,39 @@ def test_impressions_command_writes_an_array_and_refuses_bad_input(tmp_path):
         assert done.returncode == 2 and says in done.stderr, done.stderr
     assert not (tmp_path / "bad.npy").exists() and sorted(p.name for p in tmp_path.iterdir()) == [
         "both.npy", "grey.npy", "imp.npy", "lenet.pt", "start.npy"]
+
+
+def test_an_interrupted_set_resumes_from_its_parts(tmp_path, monkeypatch):
+    """``impressions_file``: finished parts survive a crash, a rerun optimises only the rest and
+    writes the set made in one go; other settings are refused, naming the folder."""
+    from unnatural.distill import impressions
+
+    monkeypatch.setattr(impressions, "PART", 3)
+    teacher, dev = _teacher(1), torch.device("cpu")
+    images = np.random.default_rng(1).integers(0, 256, (7, 3, 12, 12), dtype=np.uint8)
+    head = np.zeros((2, 3, 12, 12), np.uint8)
+    kwargs = {"inputs": {"teacher": "t"}, "head": head, "first": 4, "iterations": 5, "lr": 0.05, "progress": False}
+    whole = np.load(impressions.impressions_file(tmp_path / "whole.npy", teacher, images, 12, 1, dev, **kwargs))
+    assert whole.shape == (9, 3, 12, 12) and np.array_equal(whole[:2], head)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["whole.npy"]          # parts removed once complete
+
+    real, calls, crash_at = impressions.impressions_array, [], [7]
+
+    def crashing(*args, **kw):
+        calls.append(kw["first"])
+        if kw["first"] in crash_at:
+            raise RuntimeError("killed")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(impressions, "impressions_array", crashing)
+    with pytest.raises(RuntimeError, match="killed"):
+        impressions.impressions_file(tmp_path / "set.npy", teacher, images, 12, 1, dev, **kwargs)
+    assert not (tmp_path / "set.npy").exists()
+    assert sorted(p.name for p in (tmp_path / "set.npy.parts").iterdir()) == ["0000000004.npy", "settings.json"]
+    with pytest.raises(ValueError, match=r"set\.npy\.parts holds parts made with other settings"):
+        impressions.impressions_file(tmp_path / "set.npy", teacher, images, 12, 1, dev, **{**kwargs, "lr": 0.1})
+    calls.clear()
+    crash_at.clear()
+    resumed = np.load(impressions.impressions_file(tmp_path / "set.npy", teacher, images, 12, 1, dev, **kwargs))
+    assert calls == [7, 10] and np.array_equal(resumed, whole)
+    assert not (tmp_path / "set.npy.parts").exists()

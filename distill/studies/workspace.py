@@ -79,14 +79,15 @@ def ensure_impressions(path: str | Path, teacher: str | Path, start: str, count:
     array ``start`` against ``teacher``, written once (temporary name, then renamed); returns its
     path. ``prefix``, when that file exists, holds the impressions of fewer first images made with
     the same settings: they are kept and only the rest are optimised (an image's impression
-    depends on its index, not on the count). Like the other sets here it is not remade when its
-    inputs change: delete it after a refit."""
+    depends on its index, not on the count). An interrupted run resumes from its finished parts
+    (:func:`unnatural.distill.impressions.impressions_file`). Like the other sets here it is not
+    remade when its inputs change: delete it after a refit."""
     import numpy as np
 
-    from unnatural.generator.files import atomic_open
+    from unnatural.generator.files import sha256_file
 
     from ..checkpoint import load_model
-    from ..impressions import impressions_array
+    from ..impressions import impressions_file
     from ..training import pick_device
 
     path = Path(path)
@@ -96,10 +97,9 @@ def ensure_impressions(path: str | Path, teacher: str | Path, start: str, count:
         done = np.load(prefix, mmap_mode="r") if prefix is not None and Path(prefix).is_file() else None
         first = len(done) if done is not None and len(done) < count else 0
         images = np.load(start, mmap_mode="r")[first:count]
-        out = impressions_array(model, images, info.input_size, info.channels, dev, progress=progress, first=first,
-                                **priors)
-        with atomic_open(path) as f:
-            np.save(f, np.concatenate([done, out]) if first else out)
+        impressions_file(path, model, images, info.input_size, info.channels, dev,
+                         inputs={"teacher": sha256_file(teacher), "start": str(start), "prefix": str(prefix)},
+                         head=done if first else None, first=first, progress=progress, **priors)
     return str(path)
 
 
