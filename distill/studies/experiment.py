@@ -79,7 +79,8 @@ class Row:
     ``fitted+impressions`` (the fitted set and ZSKD data impressions of its first half,
     :mod:`unnatural.distill.impressions`), ``fitted+prior-impressions`` (the same with
     DeepInversion's image priors), ``fitted+all-prior-impressions`` (impressions with priors of
-    the whole fitted set) or ``noise``."""
+    the whole fitted set), ``fitted+all-light-impressions`` (the same with a quarter of the
+    optimisation steps) or ``noise``."""
 
     key: str
     label: str
@@ -102,6 +103,8 @@ ROWS = (
     Row("j", "(j) as (i), impressions with image priors (TV, jitter)", "fitted+prior-impressions"),
     Row("k", "(k) as (j), low-pass 0.5", "fitted+prior-impressions", augment="lowpass=0.5"),
     Row("l", "(l) as (k), impressions of the whole fitted set", "fitted+all-prior-impressions", augment="lowpass=0.5"),
+    Row("m", "(m) as (l), light impressions (25 steps, not 100)", "fitted+all-light-impressions",
+        augment="lowpass=0.5"),
 )
 
 BENCHMARKS = {
@@ -122,9 +125,10 @@ BENCHMARKS = {
         mirrored=False),
 }
 SCORE_IMAGES = 4096     # images per kd-score
-# row data with data impressions of the fitted set's first images, added to it: (share of the set, image priors)
-IMPRESSIONS = {"fitted+impressions": (0.5, False), "fitted+prior-impressions": (0.5, True),
-               "fitted+all-prior-impressions": (1.0, True)}
+# row data with data impressions of the fitted set's first images, added to it: (share of the set, image priors,
+# Adam steps per image; docs/METHODS.md §10 measures fewer steps teaching better)
+IMPRESSIONS = {"fitted+impressions": (0.5, False, 100), "fitted+prior-impressions": (0.5, True, 100),
+               "fitted+all-prior-impressions": (1.0, True, 100), "fitted+all-light-impressions": (1.0, True, 25)}
 FITTED_DATA = ("fitted", "fitted+shaders", *IMPRESSIONS)  # row data made from the teacher-fitted spec
 PRIORS = {"tv": 1.0, "jitter": 2}   # the image priors (docs/METHODS.md §10); row (i) has none
 
@@ -214,16 +218,17 @@ class _ImageSets:
             elif data == "fitted+shaders":
                 self._paths[data] = ensure_union(self.out / "union.npy", [self.path("shaders"), self.path("fitted")])
             elif data in IMPRESSIONS:
-                share, with_priors = IMPRESSIONS[data]
+                share, with_priors, iterations = IMPRESSIONS[data]
                 priors = dict(PRIORS, flip=self.bench.mirrored) if with_priors else {"tv": 0.0, "jitter": 0, "flip": False}
                 count = round(self.bench.images * share)
-                # a smaller set made with the same priors is this one's first images: only the rest is optimised
-                smaller = [k for k, (s, p) in IMPRESSIONS.items() if p == with_priors and s < share]
+                # a smaller set made with the same settings is this one's first images: only the rest is optimised
+                smaller = [k for k, (s, p, i) in IMPRESSIONS.items() if (p, i) == (with_priors, iterations) and s < share]
                 prefix = self.out / f"{smaller[-1].removeprefix('fitted+')}.npy" if smaller else None
                 name = data.removeprefix("fitted+")
                 print(f"      {name} of {count:,} fitted images", flush=True)
                 impressions = ensure_impressions(self.out / f"{name}.npy", self.teacher_path, self.path("fitted"),
-                                                 count, self.device, self.progress, prefix=prefix, **priors)
+                                                 count, self.device, self.progress, prefix=prefix,
+                                                 iterations=iterations, **priors)
                 self._paths[data] = ensure_union(self.out / f"fitted-{name}.npy", [self.path("fitted"), impressions])
             else:
                 self._paths[data] = ensure_array(self.out / "shards", self.shards, self.progress)

@@ -75,7 +75,7 @@ def ensure_union(path: str | Path, arrays: list[str]) -> str:
 def ensure_impressions(path: str | Path, teacher: str | Path, start: str, count: int, device: str = "auto",
                        progress: bool = True, prefix: str | Path | None = None, **priors) -> str:
     """``path``: data impressions (:func:`unnatural.distill.impressions.impressions_array`, seed 0,
-    the defaults but ``priors``: ``tv``, ``jitter``, ``flip``) of the first ``count`` images of the
+    the defaults but ``priors``: ``tv``, ``jitter``, ``flip``, ``iterations``) of the first ``count`` images of the
     array ``start`` against ``teacher``, written once (temporary name, then renamed); returns its
     path. ``prefix``, when that file exists, holds the impressions of fewer first images made with
     the same settings: they are kept and only the rest are optimised (an image's impression
