@@ -105,6 +105,7 @@ ROWS = (
     Row("l", "(l) as (k), impressions of the whole fitted set", "fitted+all-prior-impressions", augment="lowpass=0.5"),
     Row("m", "(m) as (l), light impressions (25 steps, not 100)", "fitted+all-light-impressions",
         augment="lowpass=0.5"),
+    Row("n", "(n) as (m), mixup", "fitted+all-light-impressions", augment="lowpass=0.5,mixup=1"),
 )
 
 BENCHMARKS = {
